@@ -1,0 +1,1 @@
+"""Process and decision definitions: parse, validate, deploy, version."""

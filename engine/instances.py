@@ -1,0 +1,125 @@
+"""Instance commands: start, cancel, read. Each is one transaction (see `Engine.command`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from taktflow.engine.core import Engine
+from taktflow.engine.definitions.service import latest_process
+from taktflow.engine.errors import Conflict, EngineError, NotFound
+from taktflow.engine.store.models import (
+    ExternalTask,
+    Incident,
+    Job,
+    ProcessInstance,
+    Subscription,
+    TaskCandidate,
+    UserTask,
+)
+
+STATES = ("active", "completed", "cancelled", "incident")
+
+
+@dataclass(frozen=True)
+class Started:
+    instance: ProcessInstance
+    created: bool  # False when an idempotency key returned an earlier start
+
+
+def start(
+    engine: Engine, key: str, *, business_key: str | None = None, variables: dict[str, Any] | None = None,
+    actor: str | None = None, idempotency_key: str | None = None,
+) -> Started:
+    if variables is not None and not isinstance(variables, dict):
+        raise EngineError("variables must be an object")
+
+    def work(session: Session) -> Started:
+        if idempotency_key:
+            earlier = _by_idempotency_key(session, key, idempotency_key)
+            if earlier is not None:
+                return Started(earlier, created=False)
+        run = start_in(engine, session, key, business_key=business_key, variables=variables or {},
+                       actor=actor, idempotency_key=idempotency_key)
+        return Started(run.row, created=True)
+
+    try:
+        return engine.command(work)
+    except IntegrityError:
+        # Two starts with one idempotency key raced: the other one won, and is the answer.
+        if idempotency_key:
+            with engine.db.read() as session:
+                earlier = _by_idempotency_key(session, key, idempotency_key)
+                if earlier is not None:
+                    return Started(earlier, created=False)
+        raise
+
+
+def start_in(
+    engine: Engine, session: Session, key: str, *, business_key: str | None, variables: dict[str, Any],
+    actor: str | None, idempotency_key: str | None = None,
+) -> Any:
+    definition = latest_process(session, key)
+    run = engine.new_run(session, definition, business_key=business_key, variables=variables, actor=actor,
+                         idempotency_key=idempotency_key)
+    run.advance()
+    engine.finish(run)
+    return run
+
+
+def _by_idempotency_key(session: Session, key: str, idempotency_key: str) -> ProcessInstance | None:
+    return session.scalar(select(ProcessInstance).where(
+        ProcessInstance.process_key == key, ProcessInstance.idempotency_key == idempotency_key
+    ))
+
+
+def cancel(engine: Engine, instance_id: str, *, actor: str | None = None, reason: str | None = None) -> ProcessInstance:
+    def work(session: Session) -> ProcessInstance:
+        run = engine.load_run(session, instance_id, actor)
+        if run.row.state in ("completed", "cancelled"):
+            raise Conflict(f"instance {instance_id} is {run.row.state} and cannot be cancelled")
+        run.workflow.cancel()
+        run.row.state = "cancelled"
+        run.record("instance_cancelled", {"reason": reason} if reason else None)
+        for incident in session.scalars(
+            select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
+        ):
+            incident.resolved_at = engine.clock.now()
+        engine.finish(run)
+        return run.row
+
+    return engine.command(work)
+
+
+def get(session: Session, instance_id: str) -> ProcessInstance:
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return row
+
+
+def query(
+    *, business_key: str | None = None, key: str | None = None, state: str | None = None,
+) -> Select[tuple[ProcessInstance]]:
+    stmt = select(ProcessInstance)
+    if business_key:
+        stmt = stmt.where(ProcessInstance.business_key == business_key)
+    if key:
+        stmt = stmt.where(ProcessInstance.process_key == key)
+    if state:
+        if state not in STATES:
+            raise EngineError(f"state must be one of {', '.join(STATES)}")
+        stmt = stmt.where(ProcessInstance.state == state)
+    return stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id)
+
+
+def delete_runtime_rows(session: Session, instance_id: str) -> None:
+    """Remove every open row of an instance (used when it ends)."""
+    task_ids = select(UserTask.id).where(UserTask.instance_id == instance_id)
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))
+    for model in (UserTask, Subscription, Job, ExternalTask):
+        session.execute(delete(model).where(model.instance_id == instance_id))

@@ -1,0 +1,538 @@
+"""What runs: one process instance loaded inside one command's transaction.
+
+A command (start, complete task, correlate message, fire timer, run job, ...) loads the instance,
+advances SpiffWorkflow until every path waits, runs the service-task handlers it passes through, then
+saves the state once together with the rows derived from it (user tasks, subscriptions, timers,
+external tasks, incidents, history). The caller's transaction commits all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, SignalEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from taktflow.engine import history
+from taktflow.engine.definitions.parser import TaktflowServiceTask
+from taktflow.engine.errors import Conflict, NotFound
+from taktflow.engine.handlers import BpmnError, HandlerContext
+from taktflow.engine.scripting import TaktflowScriptEngine
+from taktflow.engine.store.models import (
+    ExternalTask,
+    Incident,
+    InstanceState,
+    Job,
+    ProcessDefinition,
+    ProcessInstance,
+    Subscription,
+    TaskCandidate,
+    UserTask,
+)
+from taktflow.engine.store.state import SERIALIZER_VERSION, to_json_safe
+from taktflow.engine.tasks import user_task_row
+
+if TYPE_CHECKING:
+    from taktflow.engine.core import Engine
+
+ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+DEFAULT_MAX_ATTEMPTS = 3
+RETRY_BACKOFF = timedelta(seconds=10)
+
+
+@dataclass
+class Outgoing:
+    """An event the instance threw that SpiffWorkflow could not deliver inside it."""
+
+    kind: str  # message | signal
+    name: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class _Failure:
+    task: Task
+    error: BaseException
+    stack: str
+
+
+def _task_element(task: Task) -> str | None:
+    return getattr(task.task_spec, "bpmn_id", None)
+
+
+def _payload_dict(payload: Any) -> dict[str, Any]:
+    return dict(payload) if isinstance(payload, dict) else ({} if payload is None else {"payload": payload})
+
+
+@dataclass
+class InstanceRun:
+    engine: Engine
+    session: Session
+    row: ProcessInstance
+    workflow: BpmnWorkflow
+    actor: str | None
+    is_new: bool = False
+    outgoing: list[Outgoing] = field(default_factory=list)
+    _before: dict[uuid.UUID, int] = field(default_factory=dict)
+    _bpmn_errors: list[tuple[Task, BpmnError]] = field(default_factory=list)
+    _failures: list[_Failure] = field(default_factory=list)
+    _incidents: list[Incident] = field(default_factory=list)
+    _history: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.workflow.script_engine = TaktflowScriptEngine(
+            service_dispatch=self._dispatch_service_task, extra_globals=self.engine.script_globals
+        )
+        if not self.is_new:
+            self._before = {t.id: t.state for t in self._all_tasks()}
+
+    # --- reading the tree ------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        return self.engine.clock.now()
+
+    def _all_tasks(self) -> Iterable[Task]:
+        yield from self.workflow.get_tasks()
+        for sub in self.workflow.subprocesses.values():
+            yield from sub.get_tasks()
+
+    def task(self, task_id: str) -> Task:
+        try:
+            task = self.workflow.get_task_from_id(uuid.UUID(task_id))
+        except Exception:  # Spiff raises its own TaskNotFoundException
+            task = None
+        if task is None:
+            raise NotFound(f"task {task_id} is not part of instance {self.row.id}")
+        return task
+
+    # --- advancing -------------------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        """Run every path until it waits; handle what the handlers and the model threw on the way."""
+        for _ in range(10_000):  # a model cannot spin the engine forever
+            try:
+                self.workflow.do_engine_steps()
+            except SpiffWorkflowException as exc:
+                self._script_incident(exc)
+                continue
+            progressed = self._throw_bpmn_errors()
+            for event in self.workflow.get_events():
+                progressed |= self._route_event(event)
+            if not progressed:
+                return
+        raise RuntimeError(f"instance {self.row.id} did not come to rest")
+
+    def _script_incident(self, exc: SpiffWorkflowException) -> None:
+        task = getattr(exc, "task", None)
+        self._new_incident(
+            "script_error", f"{type(exc).__name__}: {exc}", task,
+            stack="".join(traceback.format_exception(exc)),
+        )
+
+    def _throw_bpmn_errors(self) -> bool:
+        progressed = False
+        while self._bpmn_errors:
+            task, err = self._bpmn_errors.pop(0)
+            if self.throw_bpmn_error(task, err.code, err.message, err.variables):
+                progressed = True
+            else:
+                self._new_incident(
+                    "uncaught_bpmn_error",
+                    f"BPMN error {err.code!r} thrown by {_task_element(task)} is not caught by any "
+                    f"error boundary event{': ' + err.message if err.message else ''}",
+                    task,
+                )
+        return progressed
+
+    def throw_bpmn_error(self, task: Task, code: str, message: str, variables: dict[str, Any]) -> bool:
+        """Deliver a business error to an error boundary event attached to `task`. False if none catches."""
+        event = BpmnEvent(
+            ErrorEventDefinition(code, code=code),
+            payload={**variables, "errorCode": code, "errorMessage": message},
+        )
+        parent = task.parent
+        for sibling in parent.children if parent is not None else []:
+            if sibling is task or not isinstance(sibling.task_spec, CatchingEvent):
+                continue
+            if sibling.task_spec.catches(sibling, event):
+                sibling.task_spec.catch(sibling, event)
+                sibling.task_spec._update(sibling)
+                self._record("bpmn_error_caught", task, {"errorCode": code, "message": message})
+                return True
+        return False
+
+    def _route_event(self, event: BpmnEvent) -> bool:
+        definition = event.event_definition
+        if isinstance(definition, ErrorEventDefinition):
+            self._new_incident(
+                "uncaught_bpmn_error",
+                f"BPMN error {definition.code or definition.name!r} reached the top of the process uncaught",
+                None,
+            )
+        elif isinstance(definition, SignalEventDefinition):
+            self.outgoing.append(Outgoing("signal", definition.name, _payload_dict(event.payload)))
+        elif isinstance(definition, MessageEventDefinition):
+            self.outgoing.append(Outgoing("message", definition.name, _payload_dict(event.payload)))
+        return False
+
+    # --- service tasks ---------------------------------------------------------------------------------
+
+    def _dispatch_service_task(self, task: Task) -> bool | None:
+        handler = self.engine.registry.get(task.task_spec.handler_name)
+        if handler is None:
+            return None  # an external task: saved below, worked by an API client
+        return self.run_handler(task, attempt=1)
+
+    def run_handler(self, task: Task, attempt: int) -> bool | None:
+        spec: TaktflowServiceTask = task.task_spec
+        handler = self.engine.registry.get(spec.handler_name)
+        if handler is None:
+            raise Conflict(f"no handler named {spec.handler_name!r} is registered")
+        try:
+            params = {name: p["value"] for name, p in spec.evaluate_params(task).items()}
+            ctx = HandlerContext(
+                instance_id=self.row.id, business_key=self.row.business_key, process_key=self.row.process_key,
+                element_id=spec.bpmn_id, task_id=str(task.id), variables=to_json_safe(task.data),
+                parameters=params, session=self.session, now=self.now, actor=self.actor, attempt=attempt,
+                extensions=getattr(spec, "extensions", {}) or {},
+            )
+            # A savepoint: a failing handler's bookings vanish, the instance's progress so far stays.
+            with self.session.begin_nested():
+                output = handler(ctx)
+        except BpmnError as err:
+            self._bpmn_errors.append((task, err))
+            return None
+        except Exception as exc:  # noqa: BLE001 - any handler failure becomes a retry job
+            self._failures.append(_Failure(task, exc, "".join(traceback.format_exception(exc))))
+            return None
+        if output:
+            task.data.update(output)
+            if spec.result_variable and not spec.result_variable.startswith("spiff__"):
+                task.data[spec.result_variable] = dict(output)
+        return True
+
+    def complete_started_task(self, task: Task, variables: dict[str, Any] | None) -> None:
+        """Finish a STARTED service task (external worker done, retried handler succeeded)."""
+        if variables:
+            task.data.update(variables)
+        task.complete()
+
+    # --- incidents -------------------------------------------------------------------------------------
+
+    def _new_incident(
+        self, kind: str, message: str, task: Task | None, stack: str | None = None, job_id: int | None = None
+    ) -> Incident:
+        incident = Incident(
+            instance_id=self.row.id, task_id=str(task.id) if task is not None else None,
+            element_id=_task_element(task) if task is not None else None, kind=kind, message=message[:4000],
+            stacktrace=stack, job_id=job_id, created_at=self.now,
+        )
+        self.session.add(incident)
+        self._incidents.append(incident)
+        self._record("incident_created", task, {"kind": kind, "message": message[:1000]})
+        return incident
+
+    # --- saving ----------------------------------------------------------------------------------------
+
+    def _record(self, kind: str, task: Task | None, data: dict[str, Any] | None = None) -> None:
+        self._history.append(history.event(
+            self.row.id, self.now, self.actor, kind,
+            element_id=_task_element(task) if task is not None else None,
+            element_name=getattr(task.task_spec, "bpmn_name", None) if task is not None else None,
+            task_id=str(task.id) if task is not None else None,
+            data=data,
+        ))
+
+    def record(self, kind: str, data: dict[str, Any] | None = None, task: Task | None = None) -> None:
+        self._record(kind, task, data)
+
+    def save(self) -> None:
+        """Write state and derived rows; bump the version or lose to whoever bumped it first."""
+        wf = self.workflow
+        tasks = list(self._all_tasks())
+        self._schedule_failures()
+        self._history_of_changes(tasks)
+        active = [t for t in tasks if t.has_state(ACTIVE_STATES) and _task_element(t)]
+        state = self._instance_state()
+        variables = to_json_safe(self._visible_data(active))
+        active_elements = sorted({_task_element(t) for t in active})
+        ended_at = self.now if state in ("completed", "cancelled") else None
+        blob = self.engine.serializer.dumps_workflow(wf)
+
+        if self.is_new:
+            self.row.state, self.row.variables, self.row.active_elements = state, variables, active_elements
+            self.row.ended_at, self.row.version = ended_at, 1
+            self.session.add(self.row)
+            self.session.flush()
+            self.session.add(InstanceState(
+                instance_id=self.row.id, serializer_version=SERIALIZER_VERSION, state=blob
+            ))
+        else:
+            result = self.session.execute(
+                update(ProcessInstance)
+                .where(ProcessInstance.id == self.row.id, ProcessInstance.version == self.row.version)
+                .values(version=self.row.version + 1, state=state, variables=variables,
+                        active_elements=active_elements, ended_at=ended_at)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                raise Conflict(f"instance {self.row.id} was changed by another command; try again")
+            self.session.execute(
+                update(InstanceState).where(InstanceState.instance_id == self.row.id)
+                .values(state=blob, serializer_version=SERIALIZER_VERSION)
+            )
+            self.row.version += 1
+            self.row.state, self.row.variables, self.row.active_elements = state, variables, active_elements
+            self.row.ended_at = ended_at
+        self._sync_derived_rows(tasks)
+        if self._history:
+            history.append(self.session, self._history)
+            self._history = []
+        self._before = {t.id: t.state for t in tasks}
+        self.is_new = False
+
+    def _instance_state(self) -> str:
+        if self.row.state == "cancelled":
+            return "cancelled"
+        if self._incidents or self._has_open_incident():
+            return "incident"
+        return "completed" if self.workflow.is_completed() else "active"
+
+    def _has_open_incident(self) -> bool:
+        if self.is_new:
+            return False
+        return self.session.scalar(
+            select(Incident.id).where(Incident.instance_id == self.row.id, Incident.resolved_at.is_(None)).limit(1)
+        ) is not None
+
+    def _start_variables(self) -> dict[str, Any]:
+        return dict(self.workflow.task_tree.children[0].data) if self.workflow.task_tree.children else {}
+
+    def _visible_data(self, active: list[Task]) -> dict[str, Any]:
+        if not active:
+            last = self.workflow.last_task
+            return dict(last.data) if last is not None else {}
+        merged: dict[str, Any] = {}
+        for task in active:
+            merged.update(task.data)
+        return merged
+
+    def _schedule_failures(self) -> None:
+        """First failure of a handler inside a command: a retry job, due after the backoff."""
+        for failure in self._failures:
+            task = failure.task
+            spec: TaktflowServiceTask = task.task_spec
+            max_attempts = spec.retries + 1 if spec.retries is not None else DEFAULT_MAX_ATTEMPTS
+            job = self.session.scalar(
+                select(Job).where(Job.instance_id == self.row.id, Job.task_id == str(task.id),
+                                  Job.kind == "service_task")
+            )
+            if job is None:
+                job = Job(instance_id=self.row.id, task_id=str(task.id), element_id=spec.bpmn_id,
+                          kind="service_task", attempts=0, max_attempts=max_attempts, created_at=self.now)
+                self.session.add(job)
+            job.attempts += 1
+            job.last_error = f"{type(failure.error).__name__}: {failure.error}"[:4000]
+            job.locked_by = job.lock_expires_at = None
+            self._record("handler_failed", task, {"error": job.last_error, "attempt": job.attempts})
+            if job.attempts >= job.max_attempts:
+                job.due_at = None
+                self.session.flush()
+                self._new_incident("failed_job", job.last_error, task, stack=failure.stack, job_id=job.id)
+            else:
+                job.due_at = self.now + RETRY_BACKOFF * (2 ** (job.attempts - 1))
+        self._failures = []
+
+    def _history_of_changes(self, tasks: list[Task]) -> None:
+        before = self._before
+        if self.is_new:
+            self._history.insert(0, history.event(
+                self.row.id, self.row.started_at, self.actor, "instance_started",
+                data={"businessKey": self.row.business_key, "variables": to_json_safe(self._start_variables())},
+            ))
+        for task in tasks:
+            element = _task_element(task)
+            if element is None:
+                continue
+            old = before.get(task.id)
+            if old == task.state:
+                continue
+            if task.state == TaskState.COMPLETED:
+                data = None
+                if task.parent is not None and (
+                    task.task_spec.manual or isinstance(task.task_spec, TaktflowServiceTask)
+                ):
+                    data = to_json_safe(DeepMerge.get_updated_keys(task.parent.data, task.data)) or None
+                self._record("element_completed", task, data)
+            elif task.has_state(ACTIVE_STATES) and (old is None or not (old & ACTIVE_STATES)):
+                self._record("element_activated", task)
+            elif task.state == TaskState.CANCELLED and old is not None and old & ACTIVE_STATES:
+                self._record("element_cancelled", task)
+            elif task.state == TaskState.ERROR:
+                self._record("element_failed", task)
+        state = self._instance_state()
+        if state == "completed" and self.row.state != "completed":
+            self._record("instance_completed", None)
+
+    # --- derived rows ----------------------------------------------------------------------------------
+
+    def _sync_derived_rows(self, tasks: list[Task]) -> None:
+        finished = self.row.state in ("completed", "cancelled")
+        self._sync_user_tasks([] if finished else [
+            t for t in tasks if t.state == TaskState.READY and t.task_spec.manual
+        ])
+        waiting = [] if finished else list(self.workflow.event_manager.tasks.values())
+        self._sync_subscriptions(waiting)
+        self._sync_timers(waiting)
+        started = [] if finished else [
+            t for t in tasks if t.state == TaskState.STARTED and isinstance(t.task_spec, TaktflowServiceTask)
+        ]
+        self._sync_service_tasks(started)
+
+    def _existing(self, model: type[Any]) -> list[Any]:
+        if self.is_new:
+            return []
+        return list(self.session.scalars(select(model).where(model.instance_id == self.row.id)))
+
+    def _sync_user_tasks(self, ready: list[Task]) -> None:
+        existing = {row.id: row for row in self._existing(UserTask)}
+        wanted = {str(t.id): t for t in ready}
+        gone = [task_id for task_id in existing if task_id not in wanted]
+        if gone:
+            self.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+            self.session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
+        for task_id, task in wanted.items():
+            if task_id not in existing:
+                self.session.add(user_task_row(self.row, task, self.now))
+
+    def _sync_subscriptions(self, waiting: list[Task]) -> None:
+        wanted: dict[tuple[str, str, str], Subscription] = {}
+        for task in waiting:
+            for kind, name in _catch_names(task.task_spec.event_definition):
+                wanted[(str(task.id), kind, name)] = Subscription(
+                    instance_id=self.row.id, task_id=str(task.id), element_id=_task_element(task) or "",
+                    kind=kind, name=name, business_key=self.row.business_key,
+                    correlation_key=correlation_key_of(task), created_at=self.now,
+                )
+        existing = {(s.task_id, s.kind, s.name): s for s in self._existing(Subscription)}
+        for key, sub in existing.items():
+            if key not in wanted:
+                self.session.delete(sub)
+        for key, sub in wanted.items():
+            if key not in existing:
+                self.session.add(sub)
+
+    def _sync_timers(self, waiting: list[Task]) -> None:
+        wanted: dict[str, tuple[Task, datetime]] = {}
+        for task in waiting:
+            due = timer_due(task)
+            if due is not None:
+                wanted[str(task.id)] = (task, due)
+        existing = {j.task_id: j for j in self._existing(Job) if j.kind == "timer"}
+        for task_id, job in existing.items():
+            if task_id not in wanted:
+                self.session.delete(job)
+        for task_id, (task, due) in wanted.items():
+            job = existing.get(task_id)
+            if job is None:
+                self.session.add(Job(
+                    instance_id=self.row.id, task_id=task_id, element_id=_task_element(task) or "",
+                    kind="timer", due_at=due, attempts=0, max_attempts=DEFAULT_MAX_ATTEMPTS, created_at=self.now,
+                ))
+            elif job.due_at != due or job.locked_by is not None:
+                job.due_at, job.locked_by, job.lock_expires_at = due, None, None
+
+    def _sync_service_tasks(self, started: list[Task]) -> None:
+        started_ids = {str(t.id) for t in started}
+        # Retry jobs of service tasks that are no longer running (cancelled by a boundary event, ...) go.
+        for job in self._existing(Job):
+            if job.kind == "service_task" and job.task_id not in started_ids:
+                self.session.delete(job)
+        external = {str(t.id): t for t in started if self.engine.registry.get(t.task_spec.handler_name) is None}
+        existing = {row.id: row for row in self._existing(ExternalTask)}
+        for task_id, row in existing.items():
+            if task_id not in external:
+                self.session.delete(row)
+        for task_id, task in external.items():
+            if task_id not in existing:
+                self.session.add(ExternalTask(
+                    id=task_id, instance_id=self.row.id, process_key=self.row.process_key,
+                    business_key=self.row.business_key, element_id=_task_element(task) or "",
+                    topic=task.task_spec.handler_name, created_at=self.now,
+                ))
+
+
+# --- helpers shared with the event and task modules -----------------------------------------------------
+
+
+def _catch_names(definition: Any) -> list[tuple[str, str]]:
+    if isinstance(definition, MultipleEventDefinition):
+        return [n for d in definition.event_definitions for n in _catch_names(d)]
+    if isinstance(definition, MessageEventDefinition):
+        return [("message", definition.name)]
+    if isinstance(definition, SignalEventDefinition):
+        return [("signal", definition.name)]
+    return []
+
+
+def correlation_key_of(task: Task) -> str | None:
+    """The key a waiting message is correlated by: the variables its model names, with their values.
+
+    A catch event or receive task names them in a property `correlationKey` (comma-separated variable
+    names; Camunda `camunda:properties` or SpiffWorkflow `spiffworkflow:properties`).
+    """
+    names = _correlation_variable_names(task.task_spec)
+    if not names:
+        return None
+    return canonical_key({name: task.data.get(name) for name in names})
+
+
+def _correlation_variable_names(spec: Any) -> list[str]:
+    ext = getattr(spec, "extensions", None) or {}
+    raw = (ext.get("camundaProperties") or {}).get("correlationKey") or (ext.get("properties") or {}).get(
+        "correlationKey"
+    )
+    return [n.strip() for n in raw.split(",") if n.strip()] if raw else []
+
+
+def canonical_key(values: dict[str, Any]) -> str:
+    return json.dumps(to_json_safe(values), sort_keys=True, separators=(",", ":"))
+
+
+def timer_due(task: Task) -> datetime | None:
+    """When a waiting timer event is due (SpiffWorkflow computes and remembers it on first look)."""
+    definition = task.task_spec.event_definition
+    definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+    due: datetime | None = None
+    for d in definitions:
+        if not isinstance(d, TimerEventDefinition):
+            continue
+        value = d.details(task).value  # computed and remembered by Spiff when the timer started waiting
+        if isinstance(value, str):
+            when = TimerEventDefinition.get_datetime(value)
+            due = when if due is None or when < due else due
+    return due
+
+
+def load_definition(session: Session, definition_id: int) -> ProcessDefinition:
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"process definition {definition_id} does not exist")
+    return definition

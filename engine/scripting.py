@@ -1,0 +1,171 @@
+"""The restricted evaluator for scripts and expressions that come from uploaded models.
+
+Deploying a model must not be a way to run code on the server. Every script, condition and expression
+SpiffWorkflow evaluates goes through `RestrictedEnvironment`, which compiles with RestrictedPython
+(no names or attributes starting with "_", guarded item/iteration/write access) and runs with a small
+allow-list of builtins: no import, open, eval, getattr or module objects.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as _dt
+import decimal
+import functools
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safe_builtins,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.task import Task
+
+from taktflow.engine.errors import ScriptError
+
+# Builtins a model may call. Everything else (open, __import__, eval, exec, compile, getattr, globals,
+# vars, input, breakpoint, type, ...) is simply not there.
+_ALLOWED_EXTRA = {
+    name: getattr(builtins, name)
+    for name in (
+        "all", "any", "dict", "enumerate", "filter", "list", "map", "max", "min", "reversed", "set",
+        "sum", "frozenset", "sorted", "zip", "range",
+    )
+}
+_FORBIDDEN_SAFE = {"setattr", "delattr", "__build_class__", "_getattr_"}
+BUILTINS: dict[str, Any] = {k: v for k, v in safe_builtins.items() if k not in _FORBIDDEN_SAFE}
+BUILTINS.update(_ALLOWED_EXTRA)
+
+# Names a model may reference that exist nowhere but here; refused at deploy when called as functions.
+FORBIDDEN_CALLS = frozenset({
+    "open", "exec", "eval", "compile", "getattr", "setattr", "delattr", "globals", "locals", "vars",
+    "input", "breakpoint", "help", "exit", "quit", "memoryview", "type", "object", "super",
+})
+
+_INPLACE = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "|=": operator.ior,
+    "&=": operator.iand, "^=": operator.ixor, "<<=": operator.ilshift, ">>=": operator.irshift,
+}
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    return _INPLACE[op](x, y)
+
+
+SAFE_GLOBALS: dict[str, Any] = {
+    "__builtins__": BUILTINS,
+    "_getattr_": safer_getattr,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": full_write_guard,
+    "_inplacevar_": _inplacevar,
+    # Values, not modules: a module object would hand out its own imports (random._os).
+    "datetime": _dt.datetime,
+    "date": _dt.date,
+    "timedelta": _dt.timedelta,
+    "timezone": _dt.timezone,
+    "Decimal": decimal.Decimal,
+    "floor": math.floor,
+    "ceil": math.ceil,
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_expression(source: str) -> Any:
+    result = compile_restricted_eval(source.strip(), "<expression>")
+    if result.errors:
+        raise ScriptError(f"expression {source.strip()!r} refused: {'; '.join(result.errors)}")
+    return result.code
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_script(source: str) -> Any:
+    result = compile_restricted_exec(source, "<script>")
+    if result.errors:
+        raise ScriptError(f"script refused: {'; '.join(result.errors)}")
+    return result.code
+
+
+def check_source(source: str, *, is_script: bool) -> list[str]:
+    """Problems a deploy should refuse: syntax, forbidden constructs, calls to forbidden builtins."""
+    try:
+        (compile_script if is_script else compile_expression)(source)
+    except ScriptError as exc:
+        return [str(exc)]
+    except SyntaxError as exc:  # RestrictedPython reports most, but not all, as errors
+        return [f"syntax error: {exc}"]
+    import ast
+
+    problems = []
+    try:
+        tree = ast.parse(source.strip(), mode="exec" if is_script else "eval")
+    except SyntaxError as exc:
+        return [f"syntax error: {exc}"]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
+            problems.append(f"calls {node.func.id}(), which models may not use")
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            problems.append("imports a module, which models may not do")
+    return problems
+
+
+class RestrictedEnvironment(TaskDataEnvironment):
+    """SpiffWorkflow's task-data environment, compiled and run under RestrictedPython."""
+
+    def __init__(self, extra_globals: dict[str, Any] | None = None) -> None:
+        super().__init__(dict(SAFE_GLOBALS, **(extra_globals or {})))
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+        code = compile_expression(expression)
+        scope = dict(self.globals)
+        scope.update(external_context or {})
+        scope.update(context)
+        return eval(code, scope)  # noqa: S307 - restricted bytecode, guarded globals
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        code = compile_script(script)
+        self.check_for_overwrite(context, external_context or {})
+        context.update(self.globals)
+        context.update(external_context or {})
+        try:
+            exec(code, context)  # noqa: S102 - restricted bytecode, guarded globals
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+        return True
+
+    def _remove_globals_and_functions_from_context(
+        self, context: dict[str, Any], external_context: Any = None
+    ) -> None:
+        for key in list(context):
+            if key in self.globals or callable(context[key]) or (external_context and key in external_context):
+                context.pop(key)
+
+
+ServiceDispatch = Callable[[Task], bool | None]
+
+
+class TaktflowScriptEngine(PythonScriptEngine):
+    """The script engine attached to every workflow the engine loads (Spiff does not serialize it)."""
+
+    def __init__(
+        self, service_dispatch: ServiceDispatch | None = None, extra_globals: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(environment=RestrictedEnvironment(extra_globals))
+        self.service_dispatch = service_dispatch
+
+    def run_service_task(self, task: Task) -> bool | None:
+        """True: done, the task completes. None: it waits (external task, retry job, BPMN error)."""
+        if self.service_dispatch is None:
+            raise RuntimeError("service task outside an engine command")
+        return self.service_dispatch(task)

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, database sessions, and instance-state serialization."""

@@ -1,0 +1,250 @@
+"""The user-task table behind every inbox: mirroring, queries, claiming, and form validation."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from taktflow.engine.errors import Conflict, FieldError, InvalidVariables, NotFound
+from taktflow.engine.store.models import HistoryEvent, ProcessInstance, TaskCandidate, UserTask
+
+if TYPE_CHECKING:
+    from taktflow.engine.core import Engine
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def task_metadata(task: Task) -> dict[str, Any]:
+    """Candidates, assignee, due date, priority and form of a ready user task, from its model."""
+    spec = task.task_spec
+    ext = getattr(spec, "extensions", None) or {}
+    camunda = ext.get("camunda", {})
+    props = {**(ext.get("properties") or {}), **(ext.get("camundaProperties") or {})}
+    groups = _split(camunda.get("candidateGroups") or props.get("candidateGroups"))
+    if not groups and spec.lane:
+        groups = [spec.lane]
+    return {
+        "candidate_groups": groups,
+        "candidate_users": _split(camunda.get("candidateUsers") or props.get("candidateUsers")),
+        "assignee": (camunda.get("assignee") or props.get("assignee") or None),
+        "due": camunda.get("dueDate") or props.get("dueDate"),
+        "follow_up": camunda.get("followUpDate") or props.get("followUpDate"),
+        "priority": camunda.get("priority") or props.get("priority"),
+        "form": {"fields": ext.get("formFields", []), "formKey": camunda.get("formKey")},
+    }
+
+
+def _resolve_date(value: str | None, now: datetime) -> datetime | None:
+    """A literal ISO 8601 date-time, or a duration (P3D, PT4H) counted from when the task was created."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.upper().startswith("P"):
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    return TimerEventDefinition.get_datetime(value)
+
+
+def user_task_row(instance: ProcessInstance, task: Task, now: datetime) -> UserTask:
+    meta = task_metadata(task)
+    spec = task.task_spec
+    priority = meta["priority"]
+    row = UserTask(
+        id=str(task.id), instance_id=instance.id, process_key=instance.process_key,
+        business_key=instance.business_key, element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id,
+        lane=spec.lane, assignee=meta["assignee"], due_at=_resolve_date(meta["due"], now),
+        follow_up_at=_resolve_date(meta["follow_up"], now),
+        priority=int(priority) if priority not in (None, "") else 50, form=meta["form"], created_at=now,
+    )
+    row.candidates = [TaskCandidate(kind="group", value=g) for g in meta["candidate_groups"]] + [
+        TaskCandidate(kind="user", value=u) for u in meta["candidate_users"]
+    ]
+    return row
+
+
+# --- queries -------------------------------------------------------------------------------------------
+
+
+def query(
+    *, candidate_groups: list[str] | None = None, candidate_user: str | None = None,
+    assignee: str | None = None, instance_id: str | None = None, process_key: str | None = None,
+    unassigned: bool = False,
+) -> Select[tuple[UserTask]]:
+    stmt = select(UserTask)
+    if instance_id:
+        stmt = stmt.where(UserTask.instance_id == instance_id)
+    if process_key:
+        stmt = stmt.where(UserTask.process_key == process_key)
+    if assignee:
+        stmt = stmt.where(UserTask.assignee == assignee)
+    if unassigned:
+        stmt = stmt.where(UserTask.assignee.is_(None))
+    visible = []
+    if candidate_groups:
+        visible.append(exists().where(
+            TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == "group",
+            TaskCandidate.value.in_(candidate_groups),
+        ))
+    if candidate_user:
+        visible.append(exists().where(
+            TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == "user", TaskCandidate.value == candidate_user,
+        ))
+    if visible:
+        stmt = stmt.where(or_(*visible))
+    return stmt.order_by(UserTask.priority.desc(), UserTask.created_at, UserTask.id)
+
+
+def get(session: Session, task_id: str) -> UserTask:
+    row = session.get(UserTask, task_id)
+    if row is None:
+        raise NotFound(f"no open user task {task_id}")
+    return row
+
+
+def claim(session: Session, task_id: str, user: str) -> UserTask:
+    row = get(session, task_id)
+    result = session.execute(
+        update(UserTask).where(UserTask.id == task_id, or_(UserTask.assignee.is_(None), UserTask.assignee == user))
+        .values(assignee=user).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.refresh(row)
+        raise Conflict(f"task {task_id} is claimed by {row.assignee}")
+    session.refresh(row)
+    return row
+
+
+def unclaim(session: Session, task_id: str) -> UserTask:
+    row = get(session, task_id)
+    row.assignee = None
+    return row
+
+
+# --- forms ---------------------------------------------------------------------------------------------
+
+_TRUE = {"true", "on", "yes", "1"}
+_FALSE = {"false", "off", "no", "0", ""}
+
+
+def validate_form(fields: list[dict[str, Any]], submitted: dict[str, Any]) -> dict[str, Any]:
+    """Convert submitted values to the fields' types and check their constraints.
+
+    Raises InvalidVariables naming every field in error; variables the form does not name pass through.
+    """
+    values = dict(submitted)
+    errors: list[FieldError] = []
+    for field in fields:
+        name = field["id"]
+        raw = submitted.get(name)
+        if raw is None or raw == "":
+            if field.get("required"):
+                errors.append(FieldError(name, "is required"))
+            continue
+        try:
+            value = _convert(field, raw)
+        except ValueError as exc:
+            errors.append(FieldError(name, str(exc)))
+            continue
+        problem = _check_constraints(field, value)
+        if problem:
+            errors.append(FieldError(name, problem))
+            continue
+        values[name] = value
+    if errors:
+        raise InvalidVariables(errors)
+    return values
+
+
+def _convert(field: dict[str, Any], raw: Any) -> Any:
+    kind = field.get("type", "string")
+    if kind == "long":
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError("must be a whole number")
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+    if kind == "double":
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number") from None
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError("must be true or false")
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(raw)[:10]).isoformat()
+        except ValueError:
+            raise ValueError("must be a date (YYYY-MM-DD)") from None
+    if kind == "enum":
+        allowed = [v["id"] for v in field.get("values", [])]
+        if str(raw) not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return str(raw)
+    return raw if isinstance(raw, str) else str(raw)
+
+
+def _check_constraints(field: dict[str, Any], value: Any) -> str | None:
+    if "min" in field and isinstance(value, int | float) and value < float(field["min"]):
+        return f"must be at least {field['min']}"
+    if "max" in field and isinstance(value, int | float) and value > float(field["max"]):
+        return f"must be at most {field['max']}"
+    if isinstance(value, str):
+        if "minlength" in field and len(value) < int(field["minlength"]):
+            return f"must be at least {field['minlength']} characters"
+        if "maxlength" in field and len(value) > int(field["maxlength"]):
+            return f"must be at most {field['maxlength']} characters"
+        if "pattern" in field and not re.fullmatch(str(field["pattern"]), value):
+            return f"must match {field['pattern']}"
+    return None
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def complete(
+    engine: Engine, task_id: str, variables: dict[str, Any] | None = None, *, actor: str | None = None,
+    user: str | None = None,
+) -> ProcessInstance:
+    """Complete a user task with the submitted variables (validated against its form fields)."""
+    if variables is not None and not isinstance(variables, dict):
+        raise InvalidVariables([FieldError("variables", "must be an object")])
+
+    def work(session: Session) -> ProcessInstance:
+        row = session.get(UserTask, task_id)
+        if row is None:
+            if session.scalar(select(HistoryEvent.id).where(
+                HistoryEvent.task_id == task_id, HistoryEvent.kind == "element_completed"
+            ).limit(1)) is not None:
+                raise Conflict(f"task {task_id} was completed already")
+            raise NotFound(f"no open user task {task_id}")
+        if user is not None and row.assignee not in (None, user):
+            raise Conflict(f"task {task_id} is claimed by {row.assignee}")
+        values = validate_form(row.form.get("fields", []), variables or {})
+        run = engine.load_run(session, row.instance_id, actor)
+        task = run.task(task_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise Conflict(f"task {task_id} is not waiting for completion")
+        task.data.update(values)
+        task.run()
+        run.advance()
+        engine.finish(run)
+        return run.row
+
+    return engine.command(work)

@@ -1,0 +1,26 @@
+"""Settings read from the environment (one place, so every entry point agrees)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_FILE = "taktflow.db"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: os.environ.get(
+            "TAKTFLOW_DATABASE_URL", f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}"
+        )
+    )
+    processes_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("TAKTFLOW_PROCESSES_DIR", REPO_ROOT / "processes"))
+    )
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -85,15 +85,7 @@ def _retry_service_task(engine: Engine, session: Session, run: Any, job: Job) ->
 
 def run_due_jobs(engine: Engine, worker_id: str, limit: int = 20) -> int:
     """One worker pass: claim what is due and run it. Returns how many jobs ran."""
-    done = 0
-    for job_id in claim_due_jobs(engine, worker_id, limit):
-        try:
-            if run_job(engine, job_id, worker_id):
-                done += 1
-        except Exception:  # noqa: BLE001 - one broken job must not stop the worker
-            log.exception("job %s failed outside its handler", job_id)
-            _release(engine, job_id, traceback.format_exc())
-    return done
+    return Worker(engine, worker_id, batch=limit).run_once()
 
 
 def _release(engine: Engine, job_id: int, error: str) -> None:
@@ -285,3 +277,60 @@ def _refresh_state(session: Session, instance_id: str) -> None:
     row = session.get(ProcessInstance, instance_id)
     if row is not None and row.state == "incident" and still_open is None:
         row.state = "active"
+
+
+# --- the worker loop -----------------------------------------------------------------------------------
+
+
+class Worker:
+    """Fires due timers and retries failed handlers until stopped (`taktflow worker`, or in-process)."""
+
+    def __init__(self, engine: Engine, worker_id: str, poll_seconds: float = 1.0, batch: int = 20) -> None:
+        import threading
+
+        self.engine, self.worker_id = engine, worker_id
+        self.poll_seconds, self.batch = poll_seconds, batch
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        log.info("worker %s started", self.worker_id)
+        while not self._stop.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the worker
+                log.exception("worker %s pass failed", self.worker_id)
+                ran = 0
+            if ran == 0:
+                self._stop.wait(self.poll_seconds)
+        log.info("worker %s stopped", self.worker_id)
+
+    def run_once(self) -> int:
+        """Claim and run one batch; on shutdown release what was claimed but not started."""
+        claimed = claim_due_jobs(self.engine, self.worker_id, self.batch)
+        done = 0
+        for index, job_id in enumerate(claimed):
+            if self._stop.is_set():
+                release_claims(self.engine, self.worker_id, claimed[index:])
+                break
+            try:
+                if run_job(self.engine, job_id, self.worker_id):
+                    done += 1
+            except Exception:  # noqa: BLE001 - one broken job must not stop the worker
+                log.exception("job %s failed outside its handler", job_id)
+                _release(self.engine, job_id, traceback.format_exc())
+        return done
+
+
+def release_claims(engine: Engine, worker_id: str, job_ids: list[int]) -> None:
+    def work(session: Session) -> None:
+        for job in session.scalars(select(Job).where(Job.id.in_(job_ids), Job.locked_by == worker_id)):
+            job.locked_by, job.lock_expires_at = None, None
+
+    engine.command(work)

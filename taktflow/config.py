@@ -17,6 +17,12 @@ class Settings:
             "TAKTFLOW_DATABASE_URL", f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}"
         )
     )
+    # Extra modules whose import registers service-task handlers (plugins, test doubles).
+    handler_modules: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            m.strip() for m in os.environ.get("TAKTFLOW_HANDLER_MODULES", "").split(",") if m.strip()
+        )
+    )
     processes_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("TAKTFLOW_PROCESSES_DIR", REPO_ROOT / "processes"))
     )

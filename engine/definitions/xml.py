@@ -27,9 +27,11 @@ def parse_model_xml(data: bytes, filename: str) -> tuple[etree._Element | None, 
     """The document's root element, or the problems that stop it from being read at all."""
     if len(data) > MAX_MODEL_BYTES:
         return None, [ModelProblem(None, "xml-size", f"file is larger than {MAX_MODEL_BYTES} bytes", file=filename)]
-    if _DOCTYPE.search(data):
+    doctype = _DOCTYPE.search(data)
+    if doctype:
+        line = data[: doctype.start()].count(b"\n") + 1
         return None, [ModelProblem(
-            None, "xml-no-doctype",
+            f"line {line}", "xml-no-doctype",
             "DOCTYPE and ENTITY declarations are not allowed in models (external entities, entity expansion)",
             file=filename,
         )]

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 WRITE = "taktflow_write"  # execution option marking a session that runs a command
 
 
@@ -58,14 +54,6 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
-
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
-        with self.engine.begin() as connection:
-            cfg = AlembicConfig()
-            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-            cfg.attributes["connection"] = connection
-            alembic_command.upgrade(cfg, "head")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -287,17 +287,3 @@ class HistoryEvent(Base):
     element_name: Mapped[str | None] = mapped_column(String(300))
     task_id: Mapped[str | None] = mapped_column(String(36))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-
-
-# --- access ------------------------------------------------------------------------------------------------
-
-
-class ApiToken(Base):
-    __tablename__ = "api_token"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(40))
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]

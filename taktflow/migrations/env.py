@@ -1,24 +1,23 @@
-"""Alembic environment: runs on the connection handed in by `Database.migrate` (or a URL for the CLI)."""
+"""Alembic environment for the whole application schema (engine, web, handlers)."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from taktflow.engine.store.models import Base
+from taktflow.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
 

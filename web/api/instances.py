@@ -1,0 +1,92 @@
+"""Process instances: start, query, read, history, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from taktflow.engine import history, instances
+from taktflow.engine.core import Engine
+from taktflow.engine.store.models import ProcessInstance
+from taktflow.web.api.deps import get_engine, require
+from taktflow.web.auth.service import OPERATE, WORK, Principal
+
+router = APIRouter(tags=["instances"])
+
+
+class StartRequest(BaseModel):
+    businessKey: str | None = Field(default=None, max_length=200)  # noqa: N815 - Camunda's REST names
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class CancelRequest(BaseModel):
+    reason: str | None = None
+
+
+def instance_out(row: ProcessInstance) -> dict[str, Any]:
+    return {
+        "id": row.id, "processKey": row.process_key, "definitionId": row.definition_id,
+        "businessKey": row.business_key, "state": row.state, "startedAt": row.started_at,
+        "endedAt": row.ended_at, "variables": row.variables, "activeElementIds": row.active_elements,
+        "version": row.version,
+    }
+
+
+@router.post("/process-definitions/{key}/start", status_code=201)
+def start(
+    key: str, body: StartRequest | None = None, engine: Engine = Depends(get_engine),
+    principal: Principal = Depends(require(WORK)),
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=200),
+) -> Any:
+    body = body or StartRequest()
+    started = instances.start(engine, key, business_key=body.businessKey, variables=body.variables,
+                              actor=principal.name, idempotency_key=idempotency_key)
+    return JSONResponse(_jsonable(instance_out(started.instance)), status_code=201 if started.created else 200)
+
+
+@router.get("/process-instances")
+def query(
+    businessKey: str | None = None, key: str | None = None, state: str | None = None,  # noqa: N803
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK)),
+) -> list[dict[str, Any]]:
+    stmt = instances.query(business_key=businessKey, key=key, state=state).limit(limit).offset(offset)
+    with engine.db.read() as session:
+        return [instance_out(r) for r in session.scalars(stmt)]
+
+
+@router.get("/process-instances/{instance_id}")
+def read(instance_id: str, engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> Any:
+    with engine.db.read() as session:
+        return instance_out(instances.get(session, instance_id))
+
+
+@router.get("/process-instances/{instance_id}/history")
+def instance_history(
+    instance_id: str, engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))
+) -> list[dict[str, Any]]:
+    with engine.db.read() as session:
+        instances.get(session, instance_id)
+        return [
+            {"at": e.at, "actor": e.actor, "kind": e.kind, "elementId": e.element_id,
+             "elementName": e.element_name, "taskId": e.task_id, "data": e.data}
+            for e in history.of_instance(session, instance_id)
+        ]
+
+
+@router.post("/process-instances/{instance_id}/cancel")
+def cancel(
+    instance_id: str, body: CancelRequest | None = None, engine: Engine = Depends(get_engine),
+    principal: Principal = Depends(require(OPERATE)),
+) -> Any:
+    row = instances.cancel(engine, instance_id, actor=principal.name, reason=(body or CancelRequest()).reason)
+    return instance_out(row)
+
+
+def _jsonable(value: Any) -> Any:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(value)

@@ -5,22 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from taktflow.engine.core import Engine
 from taktflow.engine.definitions.service import latest_process
 from taktflow.engine.errors import Conflict, EngineError, NotFound
-from taktflow.engine.store.models import (
-    ExternalTask,
-    Incident,
-    Job,
-    ProcessInstance,
-    Subscription,
-    TaskCandidate,
-    UserTask,
-)
+from taktflow.engine.store.models import Incident, ProcessInstance
 
 STATES = ("active", "completed", "cancelled", "incident")
 
@@ -82,9 +74,7 @@ def cancel(engine: Engine, instance_id: str, *, actor: str | None = None, reason
         run = engine.load_run(session, instance_id, actor)
         if run.row.state in ("completed", "cancelled"):
             raise Conflict(f"instance {instance_id} is {run.row.state} and cannot be cancelled")
-        run.workflow.cancel()
-        run.row.state = "cancelled"
-        run.record("instance_cancelled", {"reason": reason} if reason else None)
+        run.cancel(reason)
         for incident in session.scalars(
             select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
         ):
@@ -115,11 +105,3 @@ def query(
             raise EngineError(f"state must be one of {', '.join(STATES)}")
         stmt = stmt.where(ProcessInstance.state == state)
     return stmt.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id)
-
-
-def delete_runtime_rows(session: Session, instance_id: str) -> None:
-    """Remove every open row of an instance (used when it ends)."""
-    task_ids = select(UserTask.id).where(UserTask.instance_id == instance_id)
-    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))
-    for model in (UserTask, Subscription, Job, ExternalTask):
-        session.execute(delete(model).where(model.instance_id == instance_id))

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, SignalEventDefinition
 from SpiffWorkflow.task import Task
@@ -94,6 +95,7 @@ class InstanceRun:
     _failures: list[_Failure] = field(default_factory=list)
     _incidents: list[Incident] = field(default_factory=list)
     _history: list[dict[str, Any]] = field(default_factory=list)
+    _cancel_reason: str | None = None
 
     def __post_init__(self) -> None:
         self.workflow.script_engine = TaktflowScriptEngine(
@@ -172,6 +174,7 @@ class InstanceRun:
             if sibling is task or not isinstance(sibling.task_spec, CatchingEvent):
                 continue
             if sibling.task_spec.catches(sibling, event):
+                sibling.data.update(event.payload)  # Spiff passes the payload on only to a named variable
                 sibling.task_spec.catch(sibling, event)
                 sibling.task_spec._update(sibling)
                 self._record("bpmn_error_caught", task, {"errorCode": code, "message": message})
@@ -228,6 +231,11 @@ class InstanceRun:
                 task.data[spec.result_variable] = dict(output)
         return True
 
+    def cancel(self, reason: str | None) -> None:
+        self.workflow.cancel()
+        self.row.state = "cancelled"
+        self._cancel_reason = reason or ""
+
     def complete_started_task(self, task: Task, variables: dict[str, Any] | None) -> None:
         """Finish a STARTED service task (external worker done, retried handler succeeded)."""
         if variables:
@@ -244,7 +252,7 @@ class InstanceRun:
             element_id=_task_element(task) if task is not None else None, kind=kind, message=message[:4000],
             stacktrace=stack, job_id=job_id, created_at=self.now,
         )
-        self.session.add(incident)
+        # Added in save(), once the instance row exists.
         self._incidents.append(incident)
         self._record("incident_created", task, {"kind": kind, "message": message[:1000]})
         return incident
@@ -267,9 +275,10 @@ class InstanceRun:
         """Write state and derived rows; bump the version or lose to whoever bumped it first."""
         wf = self.workflow
         tasks = list(self._all_tasks())
-        self._schedule_failures()
+        retry_jobs = self._plan_retries()
         self._history_of_changes(tasks)
-        active = [t for t in tasks if t.has_state(ACTIVE_STATES) and _task_element(t)]
+        active = [t for t in tasks if t.has_state(ACTIVE_STATES) and _task_element(t)
+                  and not isinstance(t.task_spec, BoundaryEvent)]  # a boundary event waits on its activity
         state = self._instance_state()
         variables = to_json_safe(self._visible_data(active))
         active_elements = sorted({_task_element(t) for t in active})
@@ -301,6 +310,13 @@ class InstanceRun:
             self.row.version += 1
             self.row.state, self.row.variables, self.row.active_elements = state, variables, active_elements
             self.row.ended_at = ended_at
+        for job, incident in retry_jobs:
+            self.session.add(job)
+            if incident is not None:
+                self.session.flush()
+                incident.job_id = job.id
+        self.session.add_all(self._incidents)
+        self._incidents = []
         self._sync_derived_rows(tasks)
         if self._history:
             history.append(self.session, self._history)
@@ -334,31 +350,33 @@ class InstanceRun:
             merged.update(task.data)
         return merged
 
-    def _schedule_failures(self) -> None:
-        """First failure of a handler inside a command: a retry job, due after the backoff."""
+    def _plan_retries(self) -> list[tuple[Job, Incident | None]]:
+        """A failed handler: its retry job, due after the backoff, or an incident once retries are used up."""
+        planned: list[tuple[Job, Incident | None]] = []
         for failure in self._failures:
             task = failure.task
             spec: TaktflowServiceTask = task.task_spec
             max_attempts = spec.retries + 1 if spec.retries is not None else DEFAULT_MAX_ATTEMPTS
-            job = self.session.scalar(
+            job = None if self.is_new else self.session.scalar(
                 select(Job).where(Job.instance_id == self.row.id, Job.task_id == str(task.id),
                                   Job.kind == "service_task")
             )
             if job is None:
                 job = Job(instance_id=self.row.id, task_id=str(task.id), element_id=spec.bpmn_id,
                           kind="service_task", attempts=0, max_attempts=max_attempts, created_at=self.now)
-                self.session.add(job)
             job.attempts += 1
             job.last_error = f"{type(failure.error).__name__}: {failure.error}"[:4000]
             job.locked_by = job.lock_expires_at = None
             self._record("handler_failed", task, {"error": job.last_error, "attempt": job.attempts})
+            incident = None
             if job.attempts >= job.max_attempts:
                 job.due_at = None
-                self.session.flush()
-                self._new_incident("failed_job", job.last_error, task, stack=failure.stack, job_id=job.id)
+                incident = self._new_incident("failed_job", job.last_error, task, stack=failure.stack)
             else:
                 job.due_at = self.now + RETRY_BACKOFF * (2 ** (job.attempts - 1))
+            planned.append((job, incident))
         self._failures = []
+        return planned
 
     def _history_of_changes(self, tasks: list[Task]) -> None:
         before = self._before
@@ -390,6 +408,9 @@ class InstanceRun:
         state = self._instance_state()
         if state == "completed" and self.row.state != "completed":
             self._record("instance_completed", None)
+        if self._cancel_reason is not None:
+            self._record("instance_cancelled", None, {"reason": self._cancel_reason} if self._cancel_reason else None)
+            self._cancel_reason = None
 
     # --- derived rows ----------------------------------------------------------------------------------
 

@@ -239,6 +239,8 @@ def complete(
         values = validate_form(row.form.get("fields", []), variables or {})
         run = engine.load_run(session, row.instance_id, actor)
         task = run.task(task_id)
+        if task.state == TaskState.COMPLETED:  # another command won the race for the instance lock
+            raise Conflict(f"task {task_id} was completed already")
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise Conflict(f"task {task_id} is not waiting for completion")
         task.data.update(values)

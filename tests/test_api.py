@@ -1,0 +1,139 @@
+"""The REST API: auth, status codes and bodies a client system relies on."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from taktflow.bootstrap import Runtime
+from taktflow.config import Settings
+from taktflow.web.app import create_app
+from taktflow.web.auth.service import create_token
+from tests.support import MODELS
+
+
+@pytest.fixture
+def api(engine, database_url, tmp_path):
+    runtime = Runtime(Settings(database_url=database_url, processes_dir=tmp_path), engine.db, engine)
+    tokens = {
+        role: engine.command(lambda s, role=role: create_token(s, f"{role}-client", role, engine.clock.now()))
+        for role in ("admin", "designer", "operator", "worker")
+    }
+    with TestClient(create_app(runtime)) as client:
+        client.tokens = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
+        yield client
+
+
+def _deploy(api, *names, role="admin"):
+    files = [("files", (n, (MODELS / n).read_bytes(), "application/xml")) for n in names]
+    return api.post("/api/v1/deployments", files=files, headers=api.tokens[role])
+
+
+def test_requests_without_a_valid_token_are_refused(api):
+    assert api.get("/api/v1/process-definitions").status_code == 401
+    r = api.get("/api/v1/process-definitions", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and r.json()["detail"] == "the token is unknown or revoked"
+
+
+def test_roles_decide_who_may_deploy_and_operate(api):
+    r = _deploy(api, "user_task_flow.bpmn", role="worker")
+    assert r.status_code == 403 and "may not deploy" in r.json()["detail"]
+    assert _deploy(api, "user_task_flow.bpmn", role="designer").status_code == 201
+    started = api.post("/api/v1/process-definitions/user_task_flow/start", headers=api.tokens["worker"]).json()
+    r = api.post(f"/api/v1/process-instances/{started['id']}/cancel", headers=api.tokens["worker"])
+    assert r.status_code == 403
+    r = api.post(f"/api/v1/process-instances/{started['id']}/cancel", json={"reason": "test"},
+                 headers=api.tokens["operator"])
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+
+
+def test_deploy_returns_keys_and_versions_and_422_names_element_and_rule(api):
+    r = _deploy(api, "user_task_flow.bpmn", "message_flow.bpmn")
+    assert r.status_code == 201
+    assert sorted((d["key"], d["version"]) for d in r.json()["definitions"]) == [
+        ("message_flow", 1), ("user_task_flow", 1)]
+    r = _deploy(api, "user_task_flow.bpmn")
+    assert r.status_code == 200 and r.json()["definitions"][0]["new"] is False
+    r = _deploy(api, "evil_import.bpmn")
+    assert r.status_code == 422
+    assert {"element": "attack", "rule": "restricted-script"}.items() <= r.json()["errors"][0].items()
+    listed = api.get("/api/v1/process-definitions", headers=api.tokens["worker"]).json()
+    assert [(d["key"], d["version"]) for d in listed] == [("message_flow", 1), ("user_task_flow", 1)]
+
+
+def test_start_query_complete_and_history(api):
+    _deploy(api, "user_task_flow.bpmn")
+    h = api.tokens["worker"]
+    r = api.post("/api/v1/process-definitions/user_task_flow/start",
+                 json={"businessKey": "SO-1", "variables": {"customer": "ACME"}}, headers={**h, "Idempotency-Key": "k"})
+    assert r.status_code == 201
+    instance = r.json()
+    again = api.post("/api/v1/process-definitions/user_task_flow/start", json={"businessKey": "SO-1"},
+                     headers={**h, "Idempotency-Key": "k"})
+    assert again.status_code == 200 and again.json()["id"] == instance["id"]
+    assert instance["state"] == "active" and instance["activeElementIds"] == ["review"]
+
+    found = api.get("/api/v1/process-instances", params={"businessKey": "SO-1", "state": "active"}, headers=h).json()
+    assert [i["id"] for i in found] == [instance["id"]]
+    bad_state = api.get("/api/v1/process-instances", params={"state": "sleeping"}, headers=h)
+    assert bad_state.status_code == 400
+
+    [task] = api.get("/api/v1/tasks", params={"candidateGroup": "sales"}, headers=h).json()
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 0}}, headers=h)
+    assert r.status_code == 422
+    assert r.json()["errors"] == [{"field": "amount", "message": "must be at least 1"}]
+    assert api.post(f"/api/v1/tasks/{task['id']}/claim", json={"userId": "alice"}, headers=h).status_code == 200
+    assert api.post(f"/api/v1/tasks/{task['id']}/claim", json={"userId": "carol"}, headers=h).status_code == 409
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 3}}, headers=h)
+    assert r.status_code == 200 and r.json()["activeElementIds"] == ["confirm"]
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 3}}, headers=h)
+    assert r.status_code == 409 and "completed already" in r.json()["detail"]
+
+    events = api.get(f"/api/v1/process-instances/{instance['id']}/history", headers=h).json()
+    assert events[0]["kind"] == "instance_started"
+    assert any(e["kind"] == "element_completed" and e["elementId"] == "review" and e["data"] == {"amount": 3}
+               for e in events)
+    assert api.get("/api/v1/process-instances/does-not-exist", headers=h).status_code == 404
+
+
+def test_messages_signals_external_tasks_and_incidents(api):
+    _deploy(api, "message_flow.bpmn", "straight_service.bpmn", "script_flow.bpmn")
+    h = api.tokens["worker"]
+    inst = api.post("/api/v1/process-definitions/message_flow/start",
+                    json={"businessKey": "SO-2", "variables": {"orderId": "SO-2"}}, headers=h).json()
+    r = api.post("/api/v1/messages", json={"name": "payment_received", "correlationKeys": {"orderId": "SO-9"}},
+                 headers=h)
+    assert r.status_code == 404
+    r = api.post("/api/v1/messages", json={"name": "payment_received", "businessKey": "SO-2",
+                                           "variables": {"paid": True}}, headers=h)
+    assert r.status_code == 200 and r.json()["reached"][0]["processInstanceId"] == inst["id"]
+    r = api.post("/api/v1/signals", json={"name": "line_stop"}, headers=h)
+    assert [x["processInstanceId"] for x in r.json()["reached"]] == [inst["id"]]
+
+    ext = api.post("/api/v1/process-definitions/straight_service/start", headers=h).json()
+    fetch = {"workerId": "w1", "maxTasks": 2, "topics": [{"name": "test.book", "lockDuration": 10000}]}
+    [locked] = api.post("/api/v1/external-tasks/fetch-and-lock", json=fetch, headers=h).json()
+    assert locked["processInstanceId"] == ext["id"]
+    r = api.post(f"/api/v1/external-tasks/{locked['id']}/complete", json={"workerId": "other"}, headers=h)
+    assert r.status_code == 409
+    r = api.post(f"/api/v1/external-tasks/{locked['id']}/complete", json={"workerId": "w1", "variables": {"x": 1}},
+                 headers=h)
+    assert r.status_code == 200 and r.json()["state"] == "completed"
+    r = api.post("/api/v1/external-tasks/fetch-and-lock", json={**fetch, "topics": [{"name": "t", "lockDuration": 0}]},
+                 headers=h)
+    assert r.status_code == 422
+
+    failing = api.post("/api/v1/process-definitions/script_flow/start", json={"variables": {"price": 1}},
+                       headers=h).json()
+    assert failing["state"] == "incident"
+    [incident] = api.get("/api/v1/incidents", params={"processInstanceId": failing["id"]}, headers=h).json()
+    assert incident["elementId"] == "compute" and "qty" in incident["message"]
+    assert api.post(f"/api/v1/incidents/{incident['id']}/retry", headers=h).status_code == 403
+    r = api.post(f"/api/v1/incidents/{incident['id']}/retry", headers=api.tokens["operator"])
+    assert r.status_code == 200 and r.json()["resolved"] is not None
+
+
+def test_openapi_documents_the_api(api):
+    spec = api.get("/openapi.json").json()
+    assert "/api/v1/process-definitions/{key}/start" in spec["paths"]
+    assert api.get("/docs").status_code == 200

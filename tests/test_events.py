@@ -104,3 +104,17 @@ def test_time_date_timer_waits_until_its_date(engine, clock):
     clock.set(datetime(2026, 2, 1, 0, 0, 1, tzinfo=UTC))
     assert jobs.run_due_jobs(engine, "w") == 1
     assert _state(engine, row.id).state == "completed"
+
+
+def test_receive_task_waits_on_a_composite_correlation_key(engine):
+    deploy_models(engine, "receive_flow.bpmn")
+    row = instances.start(engine, "receive_flow", variables={"poNumber": "PO-1", "supplier": "ACME"}).instance
+    assert row.active_elements == ["await_confirmation"]
+    with pytest.raises(NotFound):
+        events.correlate_message(engine, "supplier_confirmed", correlation_keys={"poNumber": "PO-1"})
+    reached = events.correlate_message(engine, "supplier_confirmed",
+                                       correlation_keys={"supplier": "ACME", "poNumber": "PO-1"},
+                                       variables={"confirmedDate": "2026-02-03"})
+    assert [r.element_id for r in reached] == ["await_confirmation"]
+    done = _state(engine, row.id)
+    assert done.state == "completed" and done.variables["confirmedDate"] == "2026-02-03"

@@ -107,3 +107,23 @@ def _swallow(call) -> None:
         call()
     except httpx.HTTPError:
         pass
+
+
+def test_worker_process_fires_due_timers(engine, database_url, tmp_path):
+    """`taktflow worker --once` runs what is due by the real clock (here: a one-second timer)."""
+    from taktflow.engine import instances
+    from taktflow.engine.clock import SystemClock
+    from taktflow.engine.definitions.service import ModelFile
+    from tests.support import deploy_models
+
+    engine.clock = SystemClock()
+    content = (MODELS / "timer_flow.bpmn").read_bytes().replace(b"PT1H", b"PT1S")
+    deploy_models(engine, ModelFile("timer_flow.bpmn", content))
+    row = instances.start(engine, "timer_flow").instance
+    assert row.active_elements == ["approve"]
+    time.sleep(1.2)
+    ran = run_cli(["worker", "--once"], cli_env(database_url))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "ran 1 jobs"
+    with engine.db.read() as session:
+        assert session.get(ProcessInstance, row.id).active_elements == ["escalated"]

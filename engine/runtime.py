@@ -27,7 +27,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, Si
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from taktflow.engine import history
@@ -52,6 +52,7 @@ from taktflow.engine.tasks import user_task_row
 if TYPE_CHECKING:
     from taktflow.engine.core import Engine
 
+IN_HANDLER = "taktflow_handler"
 ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 DEFAULT_MAX_ATTEMPTS = 3
 RETRY_BACKOFF = timedelta(seconds=10)
@@ -218,7 +219,11 @@ class InstanceRun:
             )
             # A savepoint: a failing handler's bookings vanish, the instance's progress so far stays.
             with self.session.begin_nested():
-                output = handler(ctx)
+                self.session.info[IN_HANDLER] = spec.handler_name
+                try:
+                    output = handler(ctx)
+                finally:
+                    self.session.info.pop(IN_HANDLER, None)
         except BpmnError as err:
             self._bpmn_errors.append((task, err))
             return None
@@ -501,6 +506,14 @@ class InstanceRun:
 
 
 # --- helpers shared with the event and task modules -----------------------------------------------------
+
+
+@event.listens_for(Session, "before_commit")
+def _handlers_never_commit(session: Session) -> None:
+    """A handler's commit would split the command's transaction: its bookings without the instance's state."""
+    handler = session.info.get(IN_HANDLER)
+    if handler is not None:
+        raise RuntimeError(f"handler {handler!r} tried to commit; the engine commits the command as a whole")
 
 
 def _catch_names(definition: Any) -> list[tuple[str, str]]:

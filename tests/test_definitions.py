@@ -96,3 +96,22 @@ def test_a_refused_deployment_stores_nothing_of_its_other_files(engine):
         deploy_models(engine, "user_task_flow.bpmn", ModelFile("bad.bpmn", bad))
     with engine.db.read() as session:
         assert session.scalar(select(ProcessDefinition)) is None
+
+
+def test_call_activity_resolves_a_process_deployed_earlier(engine):
+    deploy_models(engine, "called_child.bpmn")
+    [caller] = deploy_models(engine, "caller.bpmn")
+    row = instances.start(engine, "caller", variables={"x": 21}).instance
+    assert row.active_elements == ["check"] and row.variables["childResult"] == 42
+    # Redeploying the caller unchanged is no new version; after the child changed, it is.
+    assert deploy_models(engine, "caller.bpmn")[0].new is False
+    child = (MODELS / "called_child.bpmn").read_bytes().replace(b"x * 2", b"x * 3")
+    deploy_models(engine, ModelFile("called_child.bpmn", child))
+    [again] = deploy_models(engine, "caller.bpmn")
+    assert (again.new, again.version) == (True, caller.version + 1)
+    assert instances.start(engine, "caller", variables={"x": 1}).instance.variables["childResult"] == 3
+
+
+def test_call_activity_to_an_unknown_process_is_refused(engine):
+    problems = _refusal(engine, "caller.bpmn", (MODELS / "caller.bpmn").read_bytes())
+    assert problems == [("call_child", "called-element-exists")]

@@ -197,3 +197,18 @@ def test_incidents_listing_excludes_resolved(engine):
     with engine.db.read() as session:
         assert len(session.scalars(select(Incident)).all()) == 1
         assert len(session.scalars(jobs.open_incidents()).all()) == 1
+
+
+def test_a_handler_that_commits_is_a_failure_and_its_booking_is_rolled_back(engine, registry, ledger):
+    @registry.handler("test.book")
+    def book(ctx):
+        bookings.book(ctx.session, ctx.booking_key)
+        ctx.session.commit()
+
+    deploy_models(engine, "straight_service.bpmn")
+    row = instances.start(engine, "straight_service").instance
+    assert row.active_elements == ["book"]
+    with engine.db.read() as session:
+        job = session.scalar(select(Job))
+    assert "tried to commit" in job.last_error
+    assert bookings.count(ledger) == 0

@@ -120,7 +120,7 @@ def deploy(
             key = process.get("id")
             try:
                 spec = parser.get_spec(key)
-                subprocess_specs = parser.get_subprocess_specs(key)
+                subprocess_specs = parser.get_subprocess_specs(key, require_call_activity_specs=False)
             except ValidationException as exc:
                 problems.append(_problem_of(exc, item.file.name))
                 continue
@@ -128,10 +128,15 @@ def deploy(
                 problems.append(ModelProblem(key, "bpmn-parse", "the process is too deep to parse",
                                              file=item.file.name))
                 continue
-            missing = [n for n, s in subprocess_specs.items() if s is None]
+            missing = {n for n, s in subprocess_specs.items() if s is None}
             if missing:
-                problems.append(ModelProblem(key, "called-element-exists",
-                                             f"calls {', '.join(missing)}, which is not deployed", file=item.file.name))
+                for node in item.root.iter(f"{{{validation.BPMN_NS}}}callActivity"):
+                    if node.get("calledElement") in missing:
+                        problems.append(ModelProblem(
+                            node.get("id"), "called-element-exists",
+                            f"calls process {node.get('calledElement')!r}, which is neither in this deployment "
+                            "nor deployed", file=item.file.name,
+                        ))
                 continue
             specs[key] = (spec, subprocess_specs, item)
     _raise_errors(problems)
@@ -237,10 +242,8 @@ def _load_resource(parser: TaktflowParser, resource: DeploymentResource, loaded:
 
 
 def _problem_of(exc: ValidationException, filename: str | None = None) -> ModelProblem:
-    element = getattr(exc, "id", None) or getattr(exc, "name", None)
     line = getattr(exc, "line_number", None)
-    if not element and line:
-        element = f"line {line}"
+    element = getattr(exc, "id", None) or getattr(exc, "name", None) or (f"line {line}" if line else None)
     message = str(exc.args[0]) if exc.args else str(exc)
     return ModelProblem(element, "bpmn-parse", message, file=getattr(exc, "file_name", None) or filename)
 

@@ -136,8 +136,8 @@ class InstanceRun:
                 self._script_incident(exc)
                 continue
             progressed = self._throw_bpmn_errors()
-            for event in self.workflow.get_events():
-                progressed |= self._route_event(event)
+            for thrown in self.workflow.get_events():
+                progressed |= self._route_event(thrown)
             if not progressed:
                 return
         raise RuntimeError(f"instance {self.row.id} did not come to rest")

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the pinned front-end packages (package.json / package-lock.json) and copy the files the pages load
+# into web/static/vendor. Nothing here is committed; `make run` and `make test` call it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+vendor=web/static/vendor
+rm -rf "$vendor"; mkdir -p "$vendor"
+cp node_modules/htmx.org/dist/htmx.min.js "$vendor/"
+mkdir -p "$vendor/bpmn-js" "$vendor/dmn-js"
+cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js "$vendor/bpmn-js/"
+cp -r node_modules/bpmn-js/dist/assets "$vendor/bpmn-js/"
+cp node_modules/dmn-js/dist/dmn-modeler.production.min.js node_modules/dmn-js/dist/dmn-viewer.production.min.js "$vendor/dmn-js/"
+cp -r node_modules/dmn-js/dist/assets "$vendor/dmn-js/"
+echo "assets: $(find "$vendor" -type f | wc -l) files in $vendor"

@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -c "import taktflow.cli"
 	touch $@
 
-web/static/vendor/htmx.min.js: package.json package-lock.json scripts/assets.sh
+web/static/vendor/htmx.min.js: package.json package-lock.json scripts/assets.sh web/static/src/modeler.js
 	scripts/assets.sh
 
 assets: web/static/vendor/htmx.min.js
@@ -29,8 +29,10 @@ test: $(VENV)/.installed assets
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# The gate: at least 95 % of betsy's execution cases pass and 98 % of its invalid models are refused
+# naming the rule they break (docs/bpmn-support.md lists what the engine does with each element).
 conformance: $(VENV)/.installed
-	$(BIN)/taktflow conformance betsy $(BETSY)
+	$(BIN)/taktflow conformance betsy $(BETSY) --min-pass-rate 0.95 --min-refused-rate 0.98
 
 bench: $(VENV)/.installed
 	scripts/bench.sh

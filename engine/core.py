@@ -83,8 +83,10 @@ class Engine:
         if row is None:
             raise NotFound(f"process instance {instance_id} does not exist")
         blob = session.scalar(select(InstanceState.state).where(InstanceState.instance_id == instance_id))
-        definition = session.get(ProcessDefinition, row.definition_id)
-        workflow = self.serializer.loads_workflow(blob, self.specs(definition))
+        specs = self._specs.get(row.definition_id)  # cached: no need to read the definition again
+        if specs is None:
+            specs = self.specs(session.get(ProcessDefinition, row.definition_id))
+        workflow = self.serializer.loads_workflow(blob, specs)
         return InstanceRun(self, session, row, workflow, actor)
 
     def finish(self, run: InstanceRun) -> None:

@@ -41,6 +41,8 @@ class HandlerContext:
     actor: str | None = None
     attempt: int = 1
     extensions: Mapping[str, Any] = field(default_factory=dict)
+    # The running engine, so a handler can start another instance in this command (instances.start_in).
+    engine: Any = None
 
     @property
     def booking_key(self) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from taktflow.engine import events
@@ -25,13 +26,17 @@ if TYPE_CHECKING:
     from taktflow.engine.core import Engine
 
 log = logging.getLogger(__name__)
+# How long a claim holds: a worker killed mid-batch loses its claims after this long. A job that is running
+# keeps its row locked on PostgreSQL, so an expired claim of a running job is never taken over.
 JOB_LOCK = timedelta(minutes=5)
+# A job that failed outside its handler (database trouble) waits this long before the next try.
+FAILED_RUN_DELAY = timedelta(seconds=30)
 
 
 # --- jobs ----------------------------------------------------------------------------------------------
 
 
-def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 20) -> list[int]:
+def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 20, lock: timedelta = JOB_LOCK) -> list[int]:
     """Lock up to `limit` due jobs for this worker (one short transaction)."""
 
     def work(session: Session) -> list[int]:
@@ -47,7 +52,7 @@ def claim_due_jobs(engine: Engine, worker_id: str, limit: int = 20) -> list[int]
             stmt = stmt.with_for_update(skip_locked=True)
         jobs = list(session.scalars(stmt))
         for job in jobs:
-            job.locked_by, job.lock_expires_at = worker_id, now + JOB_LOCK
+            job.locked_by, job.lock_expires_at = worker_id, now + lock
         return [job.id for job in jobs]
 
     return engine.command(work)
@@ -61,6 +66,11 @@ def run_job(engine: Engine, job_id: int, worker_id: str | None = None) -> bool:
         if job is None or (worker_id is not None and job.locked_by != worker_id):
             return False
         run = engine.load_run(session, job.instance_id, worker_id)
+        # Under the instance lock, read the job again and keep its row locked while it runs: another command
+        # may have finished it meanwhile, and a worker that finds this claim expired skips the locked row.
+        job = _lock_job(engine, session, job_id)
+        if job is None or (worker_id is not None and job.locked_by != worker_id):
+            return False
         if job.kind == "timer":
             events.fire_timer(engine, run)
         else:
@@ -69,6 +79,13 @@ def run_job(engine: Engine, job_id: int, worker_id: str | None = None) -> bool:
         return True
 
     return engine.command(work)
+
+
+def _lock_job(engine: Engine, session: Session, job_id: int) -> Job | None:
+    stmt = select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+    if not engine.db.is_sqlite:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
 
 
 def _retry_service_task(engine: Engine, session: Session, run: Any, job: Job) -> None:
@@ -88,13 +105,13 @@ def run_due_jobs(engine: Engine, worker_id: str, limit: int = 20) -> int:
     return Worker(engine, worker_id, batch=limit).run_once()
 
 
-def _release(engine: Engine, job_id: int, error: str) -> None:
+def _release(engine: Engine, job_id: int, error: str, delay: timedelta = FAILED_RUN_DELAY) -> None:
     def work(session: Session) -> None:
         job = session.get(Job, job_id)
         if job is not None:
             job.locked_by, job.lock_expires_at = None, None
             job.last_error = error[-4000:]
-            job.due_at = engine.clock.now() + timedelta(seconds=30)
+            job.due_at = engine.clock.now() + delay
 
     engine.command(work)
 
@@ -256,7 +273,8 @@ def retry_incident(engine: Engine, incident_id: int, *, actor: str | None = None
             if job is not None:
                 job.max_attempts = job.attempts + 1
                 _retry_service_task(engine, session, run, job)
-        elif incident.kind == "script_error" and task is not None and task.state == TaskState.ERROR:
+        elif incident.kind in ("script_error", "uncaught_bpmn_error") and task is not None \
+                and task.state == TaskState.ERROR:  # a script failed, or raised a BPMN error nothing caught
             task._set_state(TaskState.READY)
             run.advance()
         elif incident.kind == "uncaught_bpmn_error" and task is not None and task.state == TaskState.STARTED:
@@ -285,11 +303,13 @@ def _refresh_state(session: Session, instance_id: str) -> None:
 class Worker:
     """Fires due timers and retries failed handlers until stopped (`taktflow worker`, or in-process)."""
 
-    def __init__(self, engine: Engine, worker_id: str, poll_seconds: float = 1.0, batch: int = 20) -> None:
+    def __init__(
+        self, engine: Engine, worker_id: str, poll_seconds: float = 1.0, batch: int = 20, lock: timedelta = JOB_LOCK,
+    ) -> None:
         import threading
 
         self.engine, self.worker_id = engine, worker_id
-        self.poll_seconds, self.batch = poll_seconds, batch
+        self.poll_seconds, self.batch, self.lock = poll_seconds, batch, lock
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -313,7 +333,7 @@ class Worker:
 
     def run_once(self) -> int:
         """Claim and run one batch; on shutdown release what was claimed but not started."""
-        claimed = claim_due_jobs(self.engine, self.worker_id, self.batch)
+        claimed = claim_due_jobs(self.engine, self.worker_id, self.batch, self.lock)
         done = 0
         for index, job_id in enumerate(claimed):
             if self._stop.is_set():
@@ -322,6 +342,9 @@ class Worker:
             try:
                 if run_job(self.engine, job_id, self.worker_id):
                     done += 1
+            except (Conflict, DBAPIError):  # lost races for its instance, or a database hiccup: try again soon
+                log.warning("job %s did not run; released for another try", job_id, exc_info=True)
+                _release(self.engine, job_id, traceback.format_exc(), delay=timedelta(seconds=1))
             except Exception:  # noqa: BLE001 - one broken job must not stop the worker
                 log.exception("job %s failed outside its handler", job_id)
                 _release(self.engine, job_id, traceback.format_exc())

@@ -27,14 +27,16 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, Si
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, event, exists, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from taktflow.engine import history
+from taktflow.engine import async_continuations, event_subprocesses, history
 from taktflow.engine.definitions.parser import TaktflowServiceTask
 from taktflow.engine.errors import Conflict, NotFound
 from taktflow.engine.handlers import BpmnError, HandlerContext
 from taktflow.engine.scripting import TaktflowScriptEngine
+from taktflow.engine.stepping import do_engine_steps
 from taktflow.engine.store.models import (
     ExternalTask,
     Incident,
@@ -78,6 +80,18 @@ def _task_element(task: Task) -> str | None:
     return getattr(task.task_spec, "bpmn_id", None)
 
 
+def _bpmn_error_in(exc: BaseException) -> BpmnError | None:
+    """The BpmnError a script raised; SpiffWorkflow wraps it (WorkflowTaskException, raised while handling it)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, BpmnError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _payload_dict(payload: Any) -> dict[str, Any]:
     return dict(payload) if isinstance(payload, dict) else ({} if payload is None else {"payload": payload})
 
@@ -97,8 +111,10 @@ class InstanceRun:
     _incidents: list[Incident] = field(default_factory=list)
     _history: list[dict[str, Any]] = field(default_factory=list)
     _cancel_reason: str | None = None
+    _derived: dict[type[Any], list[Any]] = field(default_factory=dict)  # derived rows read during one save
 
     def __post_init__(self) -> None:
+        event_subprocesses.install(self.workflow)
         self.workflow.script_engine = TaktflowScriptEngine(
             service_dispatch=self._dispatch_service_task, extra_globals=self.engine.script_globals
         )
@@ -112,9 +128,8 @@ class InstanceRun:
         return self.engine.clock.now()
 
     def _all_tasks(self) -> Iterable[Task]:
+        # The top workflow's task list already walks into every subprocess.
         yield from self.workflow.get_tasks()
-        for sub in self.workflow.subprocesses.values():
-            yield from sub.get_tasks()
 
     def task(self, task_id: str) -> Task:
         try:
@@ -131,7 +146,7 @@ class InstanceRun:
         """Run every path until it waits; handle what the handlers and the model threw on the way."""
         for _ in range(10_000):  # a model cannot spin the engine forever
             try:
-                self.workflow.do_engine_steps()
+                do_engine_steps(self.workflow)
             except SpiffWorkflowException as exc:
                 self._script_incident(exc)
                 continue
@@ -144,6 +159,21 @@ class InstanceRun:
 
     def _script_incident(self, exc: SpiffWorkflowException) -> None:
         task = getattr(exc, "task", None)
+        error = _bpmn_error_in(exc)
+        if error is not None and task is not None:
+            # A script (or condition) raised BpmnError: thrown at its task, as a handler's is. Caught by an error
+            # boundary event there, the task is cancelled; uncaught, it stays failed with an incident.
+            task._set_state(TaskState.STARTED)
+            if self.throw_bpmn_error(task, error.code, error.message, error.variables):
+                return
+            task._set_state(TaskState.ERROR)
+            self._new_incident(
+                "uncaught_bpmn_error",
+                f"BPMN error {error.code!r} raised by the script of {_task_element(task)} is not caught by any "
+                f"error boundary event{': ' + error.message if error.message else ''}",
+                task, stack="".join(traceback.format_exception(exc)),
+            )
+            return
         self._new_incident(
             "script_error", f"{type(exc).__name__}: {exc}", task,
             stack="".join(traceback.format_exception(exc)),
@@ -185,6 +215,8 @@ class InstanceRun:
     def _route_event(self, event: BpmnEvent) -> bool:
         definition = event.event_definition
         if isinstance(definition, ErrorEventDefinition):
+            if self._error_caught_inside(definition):
+                return False
             self._new_incident(
                 "uncaught_bpmn_error",
                 f"BPMN error {definition.code or definition.name!r} reached the top of the process uncaught",
@@ -196,15 +228,31 @@ class InstanceRun:
             self.outgoing.append(Outgoing("message", definition.name, _payload_dict(event.payload)))
         return False
 
+    def _error_caught_inside(self, definition: ErrorEventDefinition) -> bool:
+        """SpiffWorkflow also reports an error that an event subprocess's error start event caught.
+        It was caught if an error catch event matching it fired during this command."""
+        for task in self._all_tasks():
+            spec = task.task_spec
+            if (isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, ErrorEventDefinition)
+                    and task.state in (TaskState.READY, TaskState.COMPLETED)
+                    and self._before.get(task.id) != task.state
+                    and spec.event_definition.code in (None, "", definition.code)):
+                return True
+        return False
+
     # --- service tasks ---------------------------------------------------------------------------------
 
     def _dispatch_service_task(self, task: Task) -> bool | None:
         handler = self.engine.registry.get(task.task_spec.handler_name)
         if handler is None:
             return None  # an external task: saved below, worked by an API client
+        if async_continuations.wait_before(task):
+            return None  # asyncBefore: a job runs the handler after this command commits
         return self.run_handler(task, attempt=1)
 
     def run_handler(self, task: Task, attempt: int) -> bool | None:
+        if async_continuations.handler_ran(task):
+            return True  # asyncAfter: the handler's result is committed; only the completion was left
         spec: TaktflowServiceTask = task.task_spec
         handler = self.engine.registry.get(spec.handler_name)
         if handler is None:
@@ -215,7 +263,7 @@ class InstanceRun:
                 instance_id=self.row.id, business_key=self.row.business_key, process_key=self.row.process_key,
                 element_id=spec.bpmn_id, task_id=str(task.id), variables=to_json_safe(task.data),
                 parameters=params, session=self.session, now=self.now, actor=self.actor, attempt=attempt,
-                extensions=getattr(spec, "extensions", {}) or {},
+                extensions=getattr(spec, "extensions", {}) or {}, engine=self.engine,
             )
             # A savepoint: a failing handler's bookings vanish, the instance's progress so far stays.
             with self.session.begin_nested():
@@ -234,6 +282,8 @@ class InstanceRun:
             task.data.update(output)
             if spec.result_variable and not spec.result_variable.startswith("spiff__"):
                 task.data[spec.result_variable] = dict(output)
+        if async_continuations.wait_after(task):
+            return None  # asyncAfter: a job completes the task after this command commits
         return True
 
     def cancel(self, reason: str | None) -> None:
@@ -312,9 +362,10 @@ class InstanceRun:
                 update(InstanceState).where(InstanceState.instance_id == self.row.id)
                 .values(state=blob, serializer_version=SERIALIZER_VERSION)
             )
-            self.row.version += 1
-            self.row.state, self.row.variables, self.row.active_elements = state, variables, active_elements
-            self.row.ended_at = ended_at
+            # Written above already: set on the loaded row as committed, so the flush does not UPDATE again.
+            for name, value in (("version", self.row.version + 1), ("state", state), ("variables", variables),
+                                ("active_elements", active_elements), ("ended_at", ended_at)):
+                set_committed_value(self.row, name, value)
         for job, incident in retry_jobs:
             self.session.add(job)
             if incident is not None:
@@ -337,7 +388,7 @@ class InstanceRun:
         return "completed" if self.workflow.is_completed() else "active"
 
     def _has_open_incident(self) -> bool:
-        if self.is_new:
+        if self.is_new or self.row.state != "incident":  # an open incident always puts its instance in "incident"
             return False
         return self.session.scalar(
             select(Incident.id).where(Incident.instance_id == self.row.id, Incident.resolved_at.is_(None)).limit(1)
@@ -390,7 +441,8 @@ class InstanceRun:
                 self.row.id, self.row.started_at, self.actor, "instance_started",
                 data={"businessKey": self.row.business_key, "variables": to_json_safe(self._start_variables())},
             ))
-        for task in tasks:
+        # In the order things happened, not in task-tree order.
+        for task in sorted(tasks, key=lambda t: t.last_state_change):
             element = _task_element(task)
             if element is None:
                 continue
@@ -421,6 +473,7 @@ class InstanceRun:
 
     def _sync_derived_rows(self, tasks: list[Task]) -> None:
         finished = self.row.state in ("completed", "cancelled")
+        self._derived = self._read_derived_rows()
         self._sync_user_tasks([] if finished else [
             t for t in tasks if t.state == TaskState.READY and t.task_spec.manual
         ])
@@ -431,14 +484,24 @@ class InstanceRun:
             t for t in tasks if t.state == TaskState.STARTED and isinstance(t.task_spec, TaktflowServiceTask)
         ]
         self._sync_service_tasks(started)
+        async_continuations.sync_jobs(self, started)
+
+    def _read_derived_rows(self) -> dict[type[Any], list[Any]]:
+        """The instance's subscriptions, jobs and external tasks: one probe first, as most instances have none."""
+        models = (Subscription, Job, ExternalTask)
+        if self.is_new:
+            return {model: [] for model in models}
+        present = self.session.execute(select(*(
+            exists().where(model.instance_id == self.row.id) for model in models))).one()
+        return {model: list(self.session.scalars(select(model).where(model.instance_id == self.row.id)))
+                if has_rows else [] for model, has_rows in zip(models, present, strict=True)}
 
     def _existing(self, model: type[Any]) -> list[Any]:
-        if self.is_new:
-            return []
-        return list(self.session.scalars(select(model).where(model.instance_id == self.row.id)))
+        return self._derived[model]
 
     def _sync_user_tasks(self, ready: list[Task]) -> None:
-        existing = {row.id: row for row in self._existing(UserTask)}
+        existing = set() if self.is_new else set(self.session.scalars(
+            select(UserTask.id).where(UserTask.instance_id == self.row.id)))  # ids only: no candidates loaded
         wanted = {str(t.id): t for t in ready}
         gone = [task_id for task_id in existing if task_id not in wanted]
         if gone:

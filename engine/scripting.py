@@ -29,7 +29,9 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.task import Task
 
+from taktflow.engine.definitions.juel import RUNTIME as JUEL_RUNTIME
 from taktflow.engine.errors import ScriptError
+from taktflow.engine.handlers import BpmnError
 
 # Builtins a model may call. Everything else (open, __import__, eval, exec, compile, getattr, globals,
 # vars, input, breakpoint, type, ...) is simply not there.
@@ -78,6 +80,9 @@ SAFE_GLOBALS: dict[str, Any] = {
     "Decimal": decimal.Decimal,
     "floor": math.floor,
     "ceil": math.ceil,
+    # `raise BpmnError("CODE")` in a script throws a BPMN error at its task (an error boundary event catches it).
+    "BpmnError": BpmnError,
+    **JUEL_RUNTIME,  # what translated Camunda expressions call
 }
 
 

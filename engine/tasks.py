@@ -10,8 +10,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Select, exists, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
+from taktflow.engine.definitions import juel
 from taktflow.engine.errors import Conflict, FieldError, InvalidVariables, NotFound
 from taktflow.engine.store.models import HistoryEvent, ProcessInstance, TaskCandidate, UserTask
 
@@ -19,16 +20,35 @@ if TYPE_CHECKING:
     from taktflow.engine.core import Engine
 
 
-def _split(value: str | None) -> list[str]:
+def _split(value: str | list[str] | None) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
     return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+# The Camunda attributes that may hold expressions evaluated when the task is created.
+_ASSIGNMENT = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority")
+
+
+def _with_variables(values: dict[str, Any], task: Task) -> dict[str, Any]:
+    """Camunda's `${...}` in task attributes (candidateGroups="${operatorGroup}", priority="${urgent ? 90 : 50}"),
+    evaluated as JUEL by the restricted evaluator against the task's variables."""
+
+    def resolve(value: Any) -> Any:
+        if not isinstance(value, str) or not juel.is_expression(value):
+            return value
+        return task.workflow.script_engine.evaluate(task, juel.to_python(value))
+
+    return {k: resolve(v) for k, v in values.items()}
 
 
 def task_metadata(task: Task) -> dict[str, Any]:
     """Candidates, assignee, due date, priority and form of a ready user task, from its model."""
     spec = task.task_spec
     ext = getattr(spec, "extensions", None) or {}
-    camunda = ext.get("camunda", {})
-    props = {**(ext.get("properties") or {}), **(ext.get("camundaProperties") or {})}
+    attributes = ext.get("camunda", {})
+    camunda = {**attributes, **_with_variables({k: attributes[k] for k in _ASSIGNMENT if k in attributes}, task)}
+    props = _with_variables({**(ext.get("properties") or {}), **(ext.get("camundaProperties") or {})}, task)
     groups = _split(camunda.get("candidateGroups") or props.get("candidateGroups"))
     if not groups and spec.lane:
         groups = [spec.lane]
@@ -43,11 +63,16 @@ def task_metadata(task: Task) -> dict[str, Any]:
     }
 
 
-def _resolve_date(value: str | None, now: datetime) -> datetime | None:
-    """A literal ISO 8601 date-time, or a duration (P3D, PT4H) counted from when the task was created."""
+def _resolve_date(value: str | datetime | date | None, now: datetime) -> datetime | None:
+    """A literal ISO 8601 date-time, or a duration (P3D, PT4H) counted from when the task was created
+    (or a date a `${...}` expression returned)."""
     if not value:
         return None
-    value = value.strip()
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=now.tzinfo)
+    value = str(value).strip()
     if value.upper().startswith("P"):
         parsed = TimerEventDefinition.parse_iso_duration(value)
         return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
@@ -88,18 +113,15 @@ def query(
         stmt = stmt.where(UserTask.assignee == assignee)
     if unassigned:
         stmt = stmt.where(UserTask.assignee.is_(None))
-    visible = []
+    offered = []
     if candidate_groups:
-        visible.append(exists().where(
-            TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == "group",
-            TaskCandidate.value.in_(candidate_groups),
-        ))
+        offered.append((TaskCandidate.kind == "group") & TaskCandidate.value.in_(candidate_groups))
     if candidate_user:
-        visible.append(exists().where(
-            TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == "user", TaskCandidate.value == candidate_user,
-        ))
-    if visible:
-        stmt = stmt.where(or_(*visible))
+        offered.append((TaskCandidate.kind == "user") & (TaskCandidate.value == candidate_user))
+    if offered:
+        # One EXISTS with the alternatives inside: the database walks the inbox order index and probes the
+        # candidates of each task, instead of hashing every candidate row of the user's groups first.
+        stmt = stmt.where(exists().where(TaskCandidate.task_id == UserTask.id, or_(*offered)))
     return stmt.order_by(UserTask.priority.desc(), UserTask.created_at, UserTask.id)
 
 
@@ -117,8 +139,9 @@ def claim(session: Session, task_id: str, user: str) -> UserTask:
         .values(assignee=user).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        session.refresh(row)
-        raise Conflict(f"task {task_id} is claimed by {row.assignee}")
+        # Someone else claimed it, or completed it since we read it (then the row is gone).
+        current = session.execute(select(UserTask.assignee).where(UserTask.id == task_id)).first()
+        raise Conflict(f"task {task_id} is claimed by {current[0]}" if current else f"task {task_id} is no longer open")
     session.refresh(row)
     return row
 
@@ -227,7 +250,7 @@ def complete(
         raise InvalidVariables([FieldError("variables", "must be an object")])
 
     def work(session: Session) -> ProcessInstance:
-        row = session.get(UserTask, task_id)
+        row = session.get(UserTask, task_id, options=[lazyload(UserTask.candidates)])  # candidates not needed
         if row is None:
             if session.scalar(select(HistoryEvent.id).where(
                 HistoryEvent.task_id == task_id, HistoryEvent.kind == "element_completed"

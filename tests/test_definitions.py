@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from taktflow.engine import instances
+from taktflow.engine import history, instances
 from taktflow.engine.definitions.service import ModelFile
 from taktflow.engine.errors import InvalidModel
 from taktflow.engine.store.models import ProcessDefinition, ProcessInstance
@@ -72,9 +72,18 @@ def test_service_task_without_a_handler_name_is_refused_naming_the_element(engin
     assert ("book", "bpmn-parse") in _refusal(engine, "no_handler.bpmn", content)
 
 
-def test_reserved_id_is_refused(engine):
-    content = (MODELS / "straight_service.bpmn").read_bytes().replace(b'"StartEvent_1"', b'"Start"')
-    assert ("Start", "reserved-id") in _refusal(engine, "reserved.bpmn", content)
+def test_ids_spiffworkflow_uses_itself_deploy_run_and_show_as_drawn(engine):
+    content = (MODELS / "straight_service.bpmn").read_bytes().replace(b'"StartEvent_1"', b'"Start"').replace(
+        b'"EndEvent_1"', b'"End"')
+    deploy_models(engine, ModelFile("reserved.bpmn", content))
+    instance = instances.start(engine, "straight_service").instance
+    assert instance.active_elements == ["book"]
+    with engine.db.read() as session:
+        completed = [e.element_id for e in history.of_instance(session, instance.id) if e.kind == "element_completed"]
+    assert completed == ["Start"]
+    # The name the engine gives such an element internally is the one id a model cannot use.
+    internal = content.replace(b'"book"', b'"Start__bpmn_element"')
+    assert ("Start__bpmn_element", "reserved-id") in _refusal(engine, "internal.bpmn", internal)
 
 
 def test_schema_violation_names_the_element(engine):
@@ -91,7 +100,8 @@ def test_a_model_with_no_executable_process_is_refused(engine):
 
 
 def test_a_refused_deployment_stores_nothing_of_its_other_files(engine):
-    bad = (MODELS / "straight_service.bpmn").read_bytes().replace(b'"StartEvent_1"', b'"Start"')
+    bad = (MODELS / "straight_service.bpmn").read_bytes().replace(
+        b'<bpmn:endEvent id="EndEvent_1">', b'<bpmn:endEvent id="EndEvent_1" bogus="1">')
     with pytest.raises(InvalidModel):
         deploy_models(engine, "user_task_flow.bpmn", ModelFile("bad.bpmn", bad))
     with engine.db.read() as session:

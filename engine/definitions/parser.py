@@ -14,14 +14,34 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+)
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import ConditionalGatewayConverter, EventConverter
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, StartEvent
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffStartEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser, SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter, SpiffBpmnTaskConverter
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ServiceTask
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from taktflow.engine.decisions.model import DecisionError, DecisionModel, check_graph, read_decisions
+from taktflow.engine.definitions import camunda_dialect, compensation_parser, cron, juel, multi_instance
+from taktflow.engine.definitions.instantiating import instantiating_receive_tasks_as_start_events
+from taktflow.engine.definitions.reserved_ids import rename_reserved_ids
+from taktflow.engine.definitions.transform import make_implicit_behaviour_explicit
+from taktflow.engine.errors import ModelProblem
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _CAMUNDA = f"{{{CAMUNDA_NS}}}"
@@ -105,7 +125,8 @@ class TaktflowServiceTaskParser(CamundaAttributesMixin, ServiceTaskParser):
                     "camunda:topic (with camunda:type=\"external\")",
                     node=self.node, file_name=self.filename,
                 )
-            operator = {"name": name.strip(), "parameters": {}, "resultVariable": camunda.get("resultVariable")}
+            operator = {"name": camunda_dialect.handler_name(name), "parameters": {},
+                        "resultVariable": camunda.get("resultVariable")}
         retries = operator.get("retries")
         return self.spec_class(
             self.spec,
@@ -121,6 +142,177 @@ class TaktflowServiceTaskParser(CamundaAttributesMixin, ServiceTaskParser):
         )
 
 
+MAP_DECISION_RESULT = ("resultList", "singleResult", "singleEntry", "collectEntries")
+
+
+class DecisionCall:
+    """What a business rule task evaluates: one decision of a DRG, its result mapped into task data
+    the way Camunda's `mapDecisionResult` does (or merged into the data, SpiffWorkflow's way, when the task
+    names no result variable)."""
+
+    def __init__(self, decision_ref: str, decisions: dict[str, Any], result_variable: str | None,
+                 map_decision_result: str | None) -> None:
+        self.decision_ref = decision_ref
+        self.decisions = decisions
+        self.result_variable = result_variable
+        self.map_decision_result = map_decision_result or "resultList"
+        self.model = DecisionModel(decisions)
+
+    def result(self, task: Task) -> dict[str, Any]:
+        value = self.model.evaluate(self.decision_ref, task.data)
+        if "literal" in self.decisions[self.decision_ref]:
+            return {self.result_variable or self.decisions[self.decision_ref]["variable"]: value}
+        if self.result_variable is None:
+            if len(value) <= 1:
+                return dict(value[0]) if value else {}
+            return {name: [row[name] for row in value] for name in value[0]}
+        return {self.result_variable: self._mapped(value)}
+
+    def _mapped(self, rows: list[dict[str, Any]]) -> Any:
+        mapping = self.map_decision_result
+        if mapping == "resultList":
+            return rows
+        if mapping == "collectEntries":
+            return [self._single_entry(row) for row in rows]
+        if len(rows) > 1:
+            raise DecisionError(self.decision_ref, f"mapDecisionResult {mapping} but {len(rows)} rules matched")
+        if not rows:
+            return None
+        return dict(rows[0]) if mapping == "singleResult" else self._single_entry(rows[0])
+
+    def _single_entry(self, row: dict[str, Any]) -> Any:
+        if len(row) != 1:
+            raise DecisionError(self.decision_ref, f"mapDecisionResult {self.map_decision_result} needs one output, "
+                                f"the result has {', '.join(row)}")
+        return next(iter(row.values()))
+
+
+class TaktflowBusinessRuleTask(BusinessRuleTask):
+    """A business rule task evaluated by Taktflow's DMN 1.3 engine (`engine/decisions`)."""
+
+    dmnEngine: DecisionCall
+
+
+class BusinessRuleTaskConverter(SpiffBpmnTaskConverter):
+    def to_dict(self, spec: TaktflowBusinessRuleTask) -> dict[str, Any]:
+        dct = super().to_dict(spec)
+        call = spec.dmnEngine
+        dct.update(decision_ref=call.decision_ref, decisions=call.decisions, result_variable=call.result_variable,
+                   map_decision_result=call.map_decision_result)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> TaktflowBusinessRuleTask:
+        dct["dmnEngine"] = DecisionCall(dct.pop("decision_ref"), dct.pop("decisions"), dct.pop("result_variable"),
+                                        dct.pop("map_decision_result"))
+        return self.task_spec_from_dict(dct)
+
+
+class TaktflowBusinessRuleTaskParser(CamundaAttributesMixin, SpiffTaskParser):
+    def create_task(self) -> TaktflowBusinessRuleTask:
+        extensions = self.parse_extensions()
+        camunda = extensions.get("camunda", {})
+        decision_ref = extensions.get("calledDecisionId") or camunda.get("decisionRef")
+        if not decision_ref:
+            raise ValidationException(
+                "A business rule task must name its decision (camunda:decisionRef or spiffworkflow:calledDecisionId)",
+                node=self.node, file_name=self.filename,
+            )
+        mapping = camunda.get("mapDecisionResult")
+        if mapping is not None and mapping not in MAP_DECISION_RESULT:
+            raise ValidationException(f"camunda:mapDecisionResult must be one of {', '.join(MAP_DECISION_RESULT)}",
+                                      node=self.node, file_name=self.filename)
+        decisions = self.process_parser.parser.decision_graph(decision_ref, self.node, self.filename)
+        return TaktflowBusinessRuleTask(
+            self.spec, self.bpmn_id,
+            dmnEngine=DecisionCall(decision_ref, decisions, camunda.get("resultVariable"), mapping),
+            prescript=extensions.get("preScript"), postscript=extensions.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+    @staticmethod
+    def get_decision_ref(node: etree._Element) -> str | None:
+        return (SpiffTaskParser._parse_extensions(node).get("calledDecisionId")
+                or node.get(f"{_CAMUNDA}decisionRef"))
+
+
+class ComplexGateway(InclusiveGateway):
+    """BPMN's complex gateway. Diverging, it passes a token on every flow whose condition holds (the default
+    flow when none does). Converging, it fires when its `activationCondition` holds for `activationCount`
+    tokens arrived, then waits for reset: tokens of the same activation that arrive later are consumed
+    without firing again (the discriminator pattern)."""
+
+    def __init__(self, wf_spec: Any, name: str, activation_condition: str | None = None, **kwargs: Any) -> None:
+        super().__init__(wf_spec, name, **kwargs)
+        self.activation_condition = activation_condition
+
+    def _arrived(self, my_task: Task) -> list[Task]:
+        return [t for t in my_task.workflow.get_tasks(spec_name=self.name)
+                if t.parent is not None and t.parent.state == TaskState.COMPLETED
+                and (t is my_task or not t.is_descendant_of(my_task))]
+
+    def _fired(self, my_task: Task) -> bool:
+        return any(t is not my_task and t.state == TaskState.COMPLETED and not my_task.is_descendant_of(t)
+                   and not t.is_descendant_of(my_task) for t in my_task.workflow.get_tasks(spec_name=self.name))
+
+    def _update_hook(self, my_task: Task) -> bool:
+        if self.activation_condition and self._fired(my_task):
+            my_task.cancel()
+            return False
+        return super()._update_hook(my_task)
+
+    def _check_threshold_unstructured(self, my_task: Task) -> bool:
+        if not self.activation_condition:
+            return True
+        count = len(self._arrived(my_task))
+        return bool(my_task.workflow.script_engine.evaluate(
+            my_task, self.activation_condition, external_context={"activationCount": count}))
+
+
+class ComplexGatewayParser(ConditionalGatewayParser):
+    def create_task(self) -> ComplexGateway:
+        condition = self.xpath("./bpmn:activationCondition")
+        text = (condition[0].text or "").strip() if condition else None
+        return ComplexGateway(self.spec, self.bpmn_id, activation_condition=text or None, **self.bpmn_attributes)
+
+
+class ComplexGatewayConverter(ConditionalGatewayConverter):
+    def to_dict(self, spec: ComplexGateway) -> dict[str, Any]:
+        dct = super().to_dict(spec)
+        dct["activation_condition"] = spec.activation_condition
+        return dct
+
+
+class TaktflowStartEvent(StartEvent):
+    """A start event that knows whether it interrupts (BPMN `isInterrupting`, read for event subprocesses)."""
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, event_definition: Any, interrupting: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, event_definition, **kwargs)
+        self.interrupting = interrupting
+
+
+class StartEventConverter(EventConverter):
+    def to_dict(self, spec: TaktflowStartEvent) -> dict[str, Any]:
+        dct = super().to_dict(spec)
+        dct["interrupting"] = spec.interrupting
+        return dct
+
+
+class TaktflowStartEventParser(CamundaAttributesMixin, SpiffStartEventParser):
+    """Start events also catch errors and escalations (the start events of event subprocesses); SpiffWorkflow
+    reads those as plain start events, so the event subprocess would start at once."""
+
+    def create_task(self) -> Any:
+        event_definition = self.get_event_definition([
+            MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
+            ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+        ])
+        task = self._create_task(event_definition)
+        task.interrupting = self.node.get("isInterrupting") != "false"  # read by engine/event_subprocesses.py
+        self.spec.start.connect(task)
+        return task
+
+
 def _with_camunda(parser_class: type) -> type:
     if issubclass(parser_class, CamundaAttributesMixin):
         return parser_class
@@ -133,11 +325,61 @@ class TaktflowParser(SpiffBpmnParser):
         for tag, (parser_class, spec_class) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
     }
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (TaktflowServiceTaskParser, TaktflowServiceTask)
+    OVERRIDE_PARSER_CLASSES[full_tag("startEvent")] = (TaktflowStartEventParser, TaktflowStartEvent)
+    OVERRIDE_PARSER_CLASSES[full_tag("complexGateway")] = (ComplexGatewayParser, ComplexGateway)
+    OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")] = (TaktflowBusinessRuleTaskParser, TaktflowBusinessRuleTask)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decisions: dict[str, Any] = {}
+        self.decision_files: dict[str, str | None] = {}
+
+    def add_dmn_xml(self, node: etree._Element, filename: str | None = None) -> None:
+        """Read decisions with Taktflow's DMN 1.3 reader (SpiffWorkflow's allows one table per file)."""
+        decisions, problems = read_decisions(node, filename)
+        problems += check_graph({**self.decisions, **decisions}, filename)
+        for key in decisions:
+            if key in self.decisions and self.decision_files.get(key) != filename:
+                raise ValidationException(f"decision {key!r} is defined in {self.decision_files[key]} and {filename}",
+                                          file_name=filename)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            first = errors[0]
+            exc = ValidationException(first.message, file_name=filename)
+            exc.id, exc.rule = first.element, first.rule
+            raise exc
+        self.decisions.update(decisions)
+        self.decision_files.update({key: filename for key in decisions})
+
+    def decision_graph(self, decision_ref: str, node: etree._Element, filename: str | None) -> dict[str, Any]:
+        """The decision and every decision it requires (what a business rule task carries in its spec)."""
+        if decision_ref not in self.decisions:
+            available = ", ".join(sorted(self.decisions)) or "none"
+            raise ValidationException(f"decision {decision_ref!r} is not deployed (available: {available})",
+                                      node=node, file_name=filename)
+        graph: dict[str, Any] = {}
+        pending = [decision_ref]
+        while pending:
+            key = pending.pop()
+            if key not in graph:
+                graph[key] = self.decisions[key]
+                pending.extend(self.decisions[key]["requires"])
+        return graph
+
+    def get_dmn_dependencies(self) -> set[str]:
+        return {d for d in self.dmn_dependencies if d}
 
 
 SERIALIZER_CONFIG = dict(SPIFF_CONFIG)
 SERIALIZER_CONFIG.pop(ServiceTask, None)
 SERIALIZER_CONFIG[TaktflowServiceTask] = ServiceTaskConverter
+SERIALIZER_CONFIG[ComplexGateway] = ComplexGatewayConverter
+SERIALIZER_CONFIG[TaktflowStartEvent] = StartEventConverter
+SERIALIZER_CONFIG.pop(BusinessRuleTask, None)
+SERIALIZER_CONFIG[TaktflowBusinessRuleTask] = BusinessRuleTaskConverter
+compensation_parser.install(TaktflowParser, SERIALIZER_CONFIG)
+multi_instance.install(TaktflowParser, SERIALIZER_CONFIG)
+camunda_dialect.install(TaktflowParser, SERIALIZER_CONFIG)  # last: wraps the parsers and MI specs above
 
 
 def new_registry() -> Any:
@@ -150,14 +392,40 @@ _ISO_LITERAL = re.compile(
 _TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
 
 
-def normalize(root: etree._Element) -> None:
-    """Accept timer values written as designers write them (PT5M, 2026-01-01T08:00Z, R3/PT1H).
+def prepare_for_parser(root: etree._Element) -> None:
+    """After validation (which sees the model as written): the rewrites of `transform`."""
+    instantiating_receive_tasks_as_start_events(root)
+    make_implicit_behaviour_explicit(root)
+    rename_reserved_ids(root)  # last: every element the rewrites added refers to the new ids too
 
-    SpiffWorkflow evaluates timer definitions as Python expressions, so a bare ISO 8601 literal
-    becomes a quoted string here; anything else stays an expression.
+
+_EXPRESSION_TAGS = ("conditionExpression", "condition", "timeDuration", "timeDate", "timeCycle", "loopCardinality",
+                    "completionCondition", "activationCondition")
+
+
+def normalize(root: etree._Element, filename: str | None = None) -> list[ModelProblem]:
+    """Accept expressions as designers write them, before validation sees the model.
+
+    - Camunda's JUEL (`${amount > 1000 && !approved}`) becomes the equivalent restricted Python.
+    - SpiffWorkflow evaluates timer definitions as Python expressions, so a bare ISO 8601 literal
+      (PT5M, 2026-01-01T08:00Z, R3/PT1H) becomes a quoted string; anything else stays an expression.
     """
-    for tag in _TIMER_TAGS:
+    problems: list[ModelProblem] = []
+    for tag in _EXPRESSION_TAGS:
         for node in root.iter(f"{{http://www.omg.org/spec/BPMN/20100524/MODEL}}{tag}"):
             text = (node.text or "").strip()
-            if _ISO_LITERAL.match(text):
+            if juel.is_expression(text):
+                try:
+                    node.text = juel.to_python(text)
+                    node.set(juel.TRANSLATED, "true")  # the validation rules know it was an expression
+                except juel.JuelError as exc:
+                    problems.append(ModelProblem(_owner_id(node), "juel-expression", str(exc), file=filename))
+            elif tag in _TIMER_TAGS and (_ISO_LITERAL.match(text) or (tag == "timeCycle" and cron.is_cron(text))):
                 node.text = repr(text)
+    return problems
+
+
+def _owner_id(node: etree._Element) -> str | None:
+    while node is not None and not node.get("id"):
+        node = node.getparent()
+    return node.get("id") if node is not None else None

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from taktflow.engine.clock import Clock
 from taktflow.engine.definitions import validation
-from taktflow.engine.definitions.parser import TaktflowParser, normalize
+from taktflow.engine.definitions.parser import TaktflowParser, normalize, prepare_for_parser
+from taktflow.engine.definitions.reserved_ids import restore_designer_ids
 from taktflow.engine.definitions.xml import parse_model_xml
 from taktflow.engine.errors import InvalidModel, ModelProblem, NotFound
 from taktflow.engine.store.models import DecisionDefinition, Deployment, DeploymentResource, ProcessDefinition
@@ -92,10 +93,13 @@ def deploy(
             problems.extend(errors)
             continue
         kind = _kind_of(file, root)
-        normalize(root)
+        problems.extend(normalize(root, file.name))
         problems.extend(validation.check(root, file.name, kind))
         parsed.append(_Parsed(file, kind, root, _sha(file.content)))
     _raise_errors(problems)
+    for item in parsed:
+        if item.kind == "bpmn":
+            prepare_for_parser(item.root)
 
     parser = TaktflowParser()
     try:
@@ -121,6 +125,7 @@ def deploy(
             try:
                 spec = parser.get_spec(key)
                 subprocess_specs = parser.get_subprocess_specs(key, require_call_activity_specs=False)
+                restore_designer_ids(spec, subprocess_specs)
             except ValidationException as exc:
                 problems.append(_problem_of(exc, item.file.name))
                 continue
@@ -238,6 +243,7 @@ def _load_resource(parser: TaktflowParser, resource: DeploymentResource, loaded:
     if resource.kind == "dmn":
         parser.add_dmn_xml(root, filename=resource.name)
     else:
+        prepare_for_parser(root)
         parser.add_bpmn_xml(root, filename=resource.name)
 
 
@@ -245,7 +251,8 @@ def _problem_of(exc: ValidationException, filename: str | None = None) -> ModelP
     line = getattr(exc, "line_number", None)
     element = getattr(exc, "id", None) or getattr(exc, "name", None) or (f"line {line}" if line else None)
     message = str(exc.args[0]) if exc.args else str(exc)
-    return ModelProblem(element, "bpmn-parse", message, file=getattr(exc, "file_name", None) or filename)
+    rule = getattr(exc, "rule", "bpmn-parse")
+    return ModelProblem(element, rule, message, file=getattr(exc, "file_name", None) or filename)
 
 
 def _raise_errors(problems: list[ModelProblem]) -> None:

@@ -14,13 +14,15 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
 
+from taktflow.engine.decisions.model import check_graph, read_decisions
+from taktflow.engine.definitions import constraints, lint, reserved_ids
 from taktflow.engine.errors import ModelProblem
 from taktflow.engine.scripting import check_source
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
-RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow's internal task names
+RESERVED_IDS = set(reserved_ids.INTERNAL.values())  # what elements with SpiffWorkflow's task names become
 
 Rule = Callable[[etree._Element, str], list[ModelProblem]]
 
@@ -76,14 +78,25 @@ def rule_executable_process(root: etree._Element, filename: str) -> list[ModelPr
 def rule_reserved_ids(root: etree._Element, filename: str) -> list[ModelProblem]:
     return [
         ModelProblem(node.get("id"), "reserved-id",
-                     f"the id {node.get('id')!r} is reserved by the engine; rename the element", file=filename)
+                     f"the id {node.get('id')!r} is used by the engine internally; rename the element",
+                     file=filename)
         for node in root.iter(f"{{{BPMN_NS}}}*") if node.get("id") in RESERVED_IDS
     ]
 
 
 _EXPRESSION_TAGS = ("conditionExpression", "timeDuration", "timeDate", "timeCycle", "loopCardinality",
-                    "completionCondition", "loopCondition")
+                    "completionCondition", "loopCondition", "activationCondition",
+                    "condition")  # conditional events, complex MI behaviour
 _SCRIPT_TAGS = (f"{{{BPMN_NS}}}script", f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript")
+
+
+PYTHON_FORMATS = {"", "python", "python3", "text/x-python", "py"}
+CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
+
+
+def _script_format(node: etree._Element) -> str:
+    owner = node.getparent()
+    return ((owner.get("scriptFormat") if owner is not None else None) or "").strip().lower()
 
 
 def rule_restricted_scripts(root: etree._Element, filename: str) -> list[ModelProblem]:
@@ -91,6 +104,8 @@ def rule_restricted_scripts(root: etree._Element, filename: str) -> list[ModelPr
     problems = []
     for tag in _SCRIPT_TAGS:
         for node in root.iter(tag):
+            if _script_format(node) not in PYTHON_FORMATS:
+                continue  # rule_foreign_scripts names it
             for problem in check_source(node.text or "", is_script=True):
                 problems.append(ModelProblem(_element_of(node), "restricted-script", problem, file=filename))
     for tag in _EXPRESSION_TAGS:
@@ -105,8 +120,47 @@ def rule_restricted_scripts(root: etree._Element, filename: str) -> list[ModelPr
     return problems
 
 
-RULES: list[Rule] = [rule_xsd, rule_executable_process, rule_reserved_ids, rule_restricted_scripts]
-DMN_RULES: list[Rule] = []
+def rule_foreign_scripts(root: etree._Element, filename: str) -> list[ModelProblem]:
+    """Camunda models may carry JavaScript or Groovy: script tasks in them are refused (the engine runs only
+    restricted Python), execution and task listeners are reported and never executed."""
+    problems = []
+    for node in root.iter(f"{{{BPMN_NS}}}script"):
+        script_format = _script_format(node)
+        if script_format not in PYTHON_FORMATS:
+            problems.append(ModelProblem(
+                _element_of(node), "unsupported-script-format",
+                f"scriptFormat {script_format!r} is not supported: scripts run as restricted Python; rewrite the "
+                "script in Python or move the work into a service task handler", file=filename))
+    for node in root.iter(f"{{{BPMN_NS}}}*"):
+        asynchronous = [a for a in ("asyncBefore", "asyncAfter", "async") if node.get(f"{CAMUNDA}{a}") == "true"]
+        if asynchronous and etree.QName(node).localname != "serviceTask":
+            problems.append(ModelProblem(
+                node.get("id"), "async-ignored",
+                f"camunda:{asynchronous[0]} is honoured on service tasks only; this "
+                f"{etree.QName(node).localname} runs in the command that reaches it", severity="warning",
+                file=filename))
+    for kind in ("executionListener", "taskListener"):
+        for node in root.iter(f"{CAMUNDA}{kind}"):
+            how = next((a for a in ("class", "expression", "delegateExpression") if node.get(a)), None)
+            if how is None and node.find(f"{CAMUNDA}script") is not None:
+                how = f"{node.find(f'{CAMUNDA}script').get('scriptFormat') or 'script'} script"
+            problems.append(ModelProblem(
+                _element_of(node), "listener-not-executed",
+                f"camunda:{kind} ({how or 'unknown'}, event {node.get('event') or '-'}) is kept in the model but "
+                "not executed; use a service task or a handler instead", severity="warning", file=filename))
+    return problems
+
+
+RULES: list[Rule] = [rule_xsd, rule_executable_process, rule_reserved_ids, rule_restricted_scripts,
+                     rule_foreign_scripts,
+                     constraints.check, lint.check]
+def rule_dmn(root: etree._Element, filename: str) -> list[ModelProblem]:
+    """Decisions, hit policies and every FEEL cell are checked at deploy, not when a rule first fires."""
+    decisions, problems = read_decisions(root, filename)
+    return problems + check_graph(decisions, filename)
+
+
+DMN_RULES: list[Rule] = [rule_dmn]
 
 
 def check(root: etree._Element, filename: str, kind: str) -> list[ModelProblem]:

@@ -97,8 +97,9 @@ class ProcessDefinition(Base):
     resource_id: Mapped[int] = mapped_column(ForeignKey("deployment_resource.id"))
     # Hash of the defining file plus every file it depends on (called processes, decisions).
     content_hash: Mapped[str] = mapped_column(String(64))
-    # The parsed spec with its call-activity specs, serialized once; instances store no spec.
-    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The parsed spec with its call-activity specs, serialized once; instances store no spec. Deferred: the
+    # engine keeps parsed specs cached by id, so commands need not read this (large) column every time.
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     deployed_at: Mapped[datetime]
 
     resource: Mapped[DeploymentResource] = relationship()
@@ -184,6 +185,11 @@ class UserTask(Base):
     @property
     def candidate_users(self) -> list[str]:
         return sorted(c.value for c in self.candidates if c.kind == "user")
+
+
+# The inbox's order (priority first, oldest first): the first page is read in index order, checking each
+# task's candidates by primary key, instead of sorting every open task of the user's groups.
+Index("ix_user_task_inbox", UserTask.priority.desc(), UserTask.created_at, UserTask.id)
 
 
 class TaskCandidate(Base):

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
+
+from taktflow.engine import instances, tasks
 from taktflow.engine.core import Engine
 from taktflow.engine.definitions.service import DeployedDefinition, ModelFile, deploy
+from taktflow.engine.store.models import ProcessInstance, UserTask
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -18,3 +23,21 @@ def deploy_models(engine: Engine, *names: str | ModelFile) -> list[DeployedDefin
     files = [n if isinstance(n, ModelFile) else model(n) for n in names]
     result = engine.command(lambda s: deploy(s, files, clock=engine.clock, serializer=engine.serializer))
     return result.definitions
+
+
+def instance_row(engine: Engine, instance_id: str) -> ProcessInstance:
+    with engine.db.read() as session:
+        return instances.get(session, instance_id)
+
+
+def open_user_tasks(engine: Engine, instance_id: str) -> list[UserTask]:
+    with engine.db.read() as session:
+        return list(session.scalars(select(UserTask).where(UserTask.instance_id == instance_id)
+                                    .order_by(UserTask.created_at, UserTask.id)))
+
+
+def complete_user_task(engine: Engine, instance_id: str, element_id: str,
+                       variables: dict[str, Any] | None = None) -> ProcessInstance:
+    """Complete the oldest open user task of an instance at `element_id` (one of a multi-instance's)."""
+    task = next(t for t in open_user_tasks(engine, instance_id) if t.element_id == element_id)
+    return tasks.complete(engine, task.id, variables or {})

@@ -1,0 +1,79 @@
+"""What every ERP document shares: its state machine, numbers, and decimal arithmetic.
+
+Each document class declares one `TRANSITIONS` table {(state, action): new state}; `transition()` is the
+one place that enforces it (Tryton's Workflow.transition), so a booking happens only on an allowed move.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, ClassVar
+
+from taktflow.handlers.erp.errors import ErpError, InvalidTransition
+
+CENT = Decimal("0.01")
+QTY = Decimal("0.0001")
+
+
+def dec(value: Any, what: str = "value") -> Decimal:
+    """A Decimal from user or variable input; a clear error for anything that is not a number."""
+    if isinstance(value, bool):
+        raise ErpError(f"{what} must be a number")
+    try:
+        result = Decimal(str(value))
+    except Exception:  # noqa: BLE001 - decimal raises several kinds
+        raise ErpError(f"{what} must be a number, not {value!r}") from None
+    if not result.is_finite():
+        raise ErpError(f"{what} must be a finite number")
+    return result
+
+
+def money(value: Any) -> Decimal:
+    return dec(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def qty(value: Any, what: str = "quantity") -> Decimal:
+    return dec(value, what).quantize(QTY, rounding=ROUND_HALF_UP)
+
+
+def positive_qty(value: Any, what: str = "quantity") -> Decimal:
+    result = qty(value, what)
+    if result <= 0:
+        raise ErpError(f"{what} must be greater than zero")
+    return result
+
+
+class Stateful:
+    """Mixin for document models with a `state` column and a transitions table."""
+
+    TRANSITIONS: ClassVar[dict[tuple[str, str], str]] = {}
+    LABEL: ClassVar[str] = "document"
+    state: Any
+    number: Any
+
+    @classmethod
+    def actions_from(cls, state: str) -> list[str]:
+        return sorted(action for (source, action) in cls.TRANSITIONS if source == state)
+
+
+def transition(doc: Stateful, action: str) -> str:
+    """Move `doc` by `action` or refuse with the states and actions that are allowed."""
+    target = type(doc).TRANSITIONS.get((doc.state, action))
+    if target is None:
+        allowed = type(doc).actions_from(doc.state)
+        raise InvalidTransition(
+            f"{doc.LABEL} {doc.number or ''} is {doc.state}: cannot {action}"
+            + (f" (allowed: {', '.join(allowed)})" if allowed else " (no action is allowed in this state)")
+        )
+    doc.state = target
+    return target
+
+
+def fmt(value: Decimal) -> str:
+    """A quantity or amount for a message: 5000, 2.5 (never 5E+3)."""
+    text = format(value.normalize(), "f")
+    return text
+
+def as_float(value: Decimal | None) -> float | None:
+    """Decimals as process variables (JSON numbers)."""
+    return None if value is None else float(value)

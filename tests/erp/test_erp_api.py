@@ -1,0 +1,76 @@
+"""The ERP REST API: an outside system can place orders and reconcile the books itself; bad input is a 4xx."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from taktflow.bootstrap import Runtime
+from taktflow.config import Settings
+from taktflow.web.app import create_app
+from taktflow.web.auth.service import create_token
+from tests.erp.conftest import deploy_erp
+from tests.erp.flow import complete
+
+
+@pytest.fixture
+def api(erp, database_url, tmp_path):
+    deploy_erp(erp.engine)
+    runtime = Runtime(Settings(database_url=database_url, processes_dir=tmp_path), erp.engine.db, erp.engine)
+    token = erp.command(lambda s: create_token(s, "erp-client", "worker", erp.engine.clock.now()))
+    with TestClient(create_app(runtime)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+def test_order_through_the_api_and_books_an_outsider_can_reconcile(api, erp):
+    r = api.post("/api/v1/sales-orders", json={"customerCode": "C-ACME",
+                                               "lines": [{"itemCode": "FG-FRAME", "quantity": 2}]})
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert (order["state"], order["total"]) == ("confirmed", 214.2)
+    complete(erp.engine, order["processInstanceId"], "pick_and_ship")
+    entries = api.get("/api/v1/ledger/journal-entries",
+                      params={"processInstanceId": order["processInstanceId"]}).json()
+    assert [e["document"]["type"] for e in entries] == ["delivery", "customer_invoice"]
+    assert entries[1]["lines"][0] == {"account": "1100", "debit": 214.2, "credit": 0.0,
+                                      "partnerId": order["customerId"], "itemId": None, "label": None}
+    tb = api.get("/api/v1/ledger/trial-balance").json()
+    assert tb["totalDebit"] == tb["totalCredit"]
+    stock = {(s["item"], s["location"]): (s["quantity"], s["reserved"]) for s in api.get("/api/v1/stock").json()}
+    assert stock[("FG-FRAME", "WH1/STOCK")] == (48.0, 0.0)
+    moves = api.get("/api/v1/stock/moves", params={"documentType": "delivery"}).json()
+    assert [(m["quantity"], m["value"]) for m in moves] == [(2.0, 80.0)]
+    r = api.post(f"/api/v1/sales-orders/{order['id']}/payments", json={"amount": 214.2})
+    assert r.status_code == 200
+    assert api.get(f"/api/v1/sales-orders/{order['id']}").json()["state"] == "closed"
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"customerCode": "C-ACME", "lines": [{"itemCode": "NOPE", "quantity": 1}]}, 422, "item NOPE does not exist"),
+    ({"customerCode": "C-ACME", "lines": [{"itemCode": "FG-FRAME", "quantity": "x"}]}, 422, "must be a number"),
+    ({"customerCode": "S-STEEL", "lines": [{"itemCode": "FG-FRAME", "quantity": 1}]}, 422, "not a customer"),
+    ({"lines": [{"itemCode": "FG-FRAME", "quantity": 1}]}, 422, "name the customer"),
+])
+def test_bad_orders_are_refused_with_a_message_and_nothing_is_booked(api, body, status, message):
+    before = api.get("/api/v1/ledger/journal-entries", params={"limit": 1000}).json()
+    r = api.post("/api/v1/sales-orders", json=body)
+    assert r.status_code == status and message in r.json()["detail"]
+    assert api.get("/api/v1/sales-orders").json() == []
+    assert api.get("/api/v1/ledger/journal-entries", params={"limit": 1000}).json() == before
+
+
+def test_master_data_and_document_lists(api):
+    suppliers = api.get("/api/v1/partners", params={"role": "supplier"}).json()
+    assert {p["code"] for p in suppliers} == {"S-STEEL", "S-PARTS"}
+    assert "WH1/WIP" in {loc["code"] for loc in api.get("/api/v1/locations").json()}
+    r = api.post("/api/v1/requisitions", json={"supplierCode": "S-PARTS", "lines": [{"itemCode": "RM-BOLT",
+                                                                                      "quantity": 100}]})
+    assert r.status_code == 201 and r.json()["state"] == "ordered"
+    [po] = api.get("/api/v1/purchase-orders").json()
+    assert po["allowedActions"] == ["cancel", "receive_fully", "receive_partially"]
+    r = api.post(f"/api/v1/purchase-orders/{po['id']}/vendor-bills", json={"lines": [{"itemCode": "RM-BOLT",
+                                                                                      "quantity": 100}]})
+    assert r.status_code == 422 and "unit price" in r.json()["detail"]
+    assert api.get("/api/v1/sales-orders/999").status_code == 404
+    assert api.post("/api/v1/partners", json={"code": "X", "name": "X"}).status_code == 403  # worker role

@@ -1,0 +1,192 @@
+"""Inbox and task pages: what is waiting for me, claim and unclaim, and the task's form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from taktflow.engine import instances, tasks
+from taktflow.engine.errors import Conflict, InvalidVariables, NotFound
+from taktflow.engine.store.models import UserTask
+from taktflow.web.auth.service import WORK, Principal
+from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, render, require_page, see_other
+from taktflow.web.pages.inbox_query import DUE, PRIORITY, SCOPES, InboxFilter, inbox, may_see, may_work_on
+
+router = APIRouter(include_in_schema=False)
+
+
+def _filter_of(values: Any) -> InboxFilter:
+    try:
+        page = int(values.get("page") or 1)
+    except ValueError:
+        page = 1
+    return InboxFilter(scope=values.get("scope") or "open", process=values.get("process") or "",
+                       due=values.get("due") or "", priority=values.get("priority") or "", q=values.get("q") or "",
+                       page=page)
+
+
+def _inbox_response(request: Request, principal: Principal, f: InboxFilter, *, block: str | None,
+                    message: str | None = None) -> Response:
+    engine = get_engine(request)
+    with engine.db.read() as session:
+        page = inbox(session, principal, f, engine.clock.now())
+    if block and request.query_params.get("fp") == page.fingerprint:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)  # nothing new: htmx swaps nothing
+    return render(request, "inbox.html", {"page": page, "scopes": SCOPES, "due_options": DUE,
+                                          "priority_options": PRIORITY, "message": message}, block=block)
+
+
+@router.get("/inbox")
+def inbox_page(request: Request, principal: Principal = Depends(require_page(WORK))) -> Response:
+    block = "results" if is_htmx(request) and request.headers.get("HX-Target") == "inbox-results" else None
+    done = request.query_params.get("done")
+    return _inbox_response(request, principal, _filter_of(request.query_params), block=block,
+                           message=f"Completed: {done}" if done else None)
+
+
+def _visible_task(session: Session, principal: Principal, task_id: str) -> UserTask:
+    row = tasks.get(session, task_id)
+    if not may_see(principal, row):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this task is not offered to you or your groups")
+    return row
+
+
+async def _claim_or_unclaim(request: Request, principal: Principal, task_id: str, claim: bool) -> Response:
+    engine = get_engine(request)
+    form = await request.form()
+
+    def work(session: Session) -> UserTask:
+        row = _visible_task(session, principal, task_id)
+        if claim:
+            if not may_work_on(principal, row):
+                raise Conflict(f"task {row.name} is claimed by {row.assignee}")
+            return tasks.claim(session, task_id, principal.name)
+        if row.assignee not in (None, principal.name) and not principal.sees_all_tasks:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"only {row.assignee} or an admin may unclaim this task")
+        return tasks.unclaim(session, task_id)
+
+    try:
+        row = engine.command(work)
+        message = f"{'Claimed' if claim else 'Unclaimed'}: {row.name}"
+    except (Conflict, NotFound) as exc:
+        message = str(exc)
+    if is_htmx(request):
+        return _inbox_response(request, principal, _filter_of(form), block="results", message=message)
+    back = form.get("back")
+    if isinstance(back, str) and back.startswith(("/tasks/", "/inbox")):
+        return see_other(back)
+    return see_other("/inbox?" + _filter_of(form).query_string())
+
+
+@router.post("/tasks/{task_id}/claim", dependencies=[Depends(csrf_protect)])
+async def claim(request: Request, task_id: str, principal: Principal = Depends(require_page(WORK))) -> Response:
+    return await _claim_or_unclaim(request, principal, task_id, claim=True)
+
+
+@router.post("/tasks/{task_id}/unclaim", dependencies=[Depends(csrf_protect)])
+async def unclaim(request: Request, task_id: str, principal: Principal = Depends(require_page(WORK))) -> Response:
+    return await _claim_or_unclaim(request, principal, task_id, claim=False)
+
+
+# --- the task form ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class FormField:
+    """One input of a generated task form, with what to show in it and the error next to it."""
+
+    spec: dict[str, Any]
+    value: str
+    error: str | None
+
+    @property
+    def id(self) -> str:
+        return self.spec["id"]
+
+    @property
+    def type(self) -> str:
+        return self.spec.get("type", "string")
+
+    @property
+    def checked(self) -> bool:
+        return self.value.strip().lower() in ("true", "on", "yes", "1")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _form_fields(row: UserTask, variables: dict[str, Any], submitted: dict[str, str] | None,
+                 errors: dict[str, str]) -> list[FormField]:
+    fields = []
+    for spec in row.form.get("fields", []):
+        name = spec["id"]
+        if submitted is not None:
+            value = submitted.get(name, "")
+        elif name in variables:
+            value = _shown(variables[name])
+        else:
+            value = _shown(spec.get("defaultValue"))
+        fields.append(FormField(spec, value, errors.get(name)))
+    return fields
+
+
+def _task_page(request: Request, principal: Principal, task_id: str, *, submitted: dict[str, str] | None = None,
+               errors: dict[str, str] | None = None, problem: str | None = None, status_code: int = 200) -> Response:
+    engine = get_engine(request)
+    with engine.db.read() as session:
+        try:
+            row = _visible_task(session, principal, task_id)
+        except NotFound:
+            return render(request, "task_gone.html", {"task_id": task_id}, status_code=404)
+        instance = instances.get(session, row.instance_id)
+        variables = dict(instance.variables or {})
+        fields = _form_fields(row, variables, submitted, errors or {})
+        names = {f.id for f in fields}
+        details = {k: v for k, v in sorted(variables.items()) if k not in names}
+        return render(request, "task.html", {
+            "task": row, "instance": instance, "fields": fields, "details": details, "now": engine.clock.now(),
+            "may_work": may_work_on(principal, row), "problem": problem,
+            "errors": [(f.id, f.spec.get("label") or f.id, f.error) for f in fields if f.error],
+        }, status_code=status_code)
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, task_id: str, principal: Principal = Depends(require_page(WORK))) -> Response:
+    return _task_page(request, principal, task_id)
+
+
+@router.post("/tasks/{task_id}/complete", dependencies=[Depends(csrf_protect)])
+async def complete(request: Request, task_id: str, principal: Principal = Depends(require_page(WORK))) -> Response:
+    engine = get_engine(request)
+    with engine.db.read() as session:
+        try:
+            row = _visible_task(session, principal, task_id)
+        except NotFound:
+            return render(request, "task_gone.html", {"task_id": task_id}, status_code=404)
+        fields = list(row.form.get("fields", []))
+        name, business_key = row.name, row.business_key
+    form = await request.form()
+    # Only the model's form fields become variables: a person cannot post extra variables into the instance.
+    submitted = {f["id"]: str(form.get(f["id"]) or "") for f in fields}
+    # An empty optional number, date or choice is "not given", not the text "".
+    variables = {f["id"]: submitted[f["id"]] for f in fields
+                 if submitted[f["id"]] != "" or f.get("type", "string") == "string"}
+    try:
+        tasks.complete(engine, task_id, variables, actor=principal.name, user=principal.name)
+    except InvalidVariables as exc:
+        errors = {e.field: e.message for e in exc.errors}
+        return _task_page(request, principal, task_id, submitted=submitted, errors=errors, status_code=422)
+    except Conflict as exc:
+        return _task_page(request, principal, task_id, submitted=submitted, problem=str(exc), status_code=409)
+    label = f"{name} ({business_key})" if business_key else name
+    return see_other("/inbox?" + urlencode({"done": label}))

@@ -25,7 +25,8 @@ POSTGRES_URL = os.environ.get("TAKTFLOW_TEST_POSTGRES_URL")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", ["sqlite", "postgresql"], scope="session")
+        only_postgres = metafunc.definition.get_closest_marker("postgres_only") is not None
+        metafunc.parametrize("backend", ["postgresql"] if only_postgres else ["sqlite", "postgresql"], scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ def book(ctx: HandlerContext) -> dict[str, str]:
     marker = os.environ.get("TAKTFLOW_TEST_MARKER")
     if marker:
         Path(marker).write_text(ctx.booking_key)
+    # A slow ledger: the chaos test's workers hold their claims (and open bookings) long enough to be killed.
+    time.sleep(float(os.environ.get("TAKTFLOW_TEST_BOOK_SECONDS", "0")))
     if os.environ.get("TAKTFLOW_TEST_HANG") == "1":
         time.sleep(120)  # the test kills the process here
     return {"booked": ctx.booking_key}

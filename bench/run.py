@@ -1,0 +1,124 @@
+"""`make bench`: every benchmark in one run on this machine → bench/results.json (+ details.json), a table.
+
+    python -m bench.run --postgres-url postgresql+psycopg://postgres@127.0.0.1:54329/postgres
+
+scripts/bench.sh starts a throwaway PostgreSQL and calls this. `--quick` runs tiny sizes (a smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench import engine_bench, http_bench, inbox_bench
+from bench.common import fresh_database
+from bench.table import render
+
+HERE = Path(__file__).resolve().parent
+
+
+def machine(postgres_url: str) -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")))
+    os_name = next((line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
+                    if line.startswith("PRETTY_NAME=")), platform.system())
+    admin = create_engine(postgres_url)
+    with admin.connect() as conn:
+        pg = conn.scalar(text("SHOW server_version"))
+        fsync = conn.scalar(text("SHOW fsync"))
+    admin.dispose()
+    return {
+        "cpu": cpu, "cores": str(os.cpu_count()), "ram": f"{mem_kb / 2**20:.0f} GiB",
+        "os": f"{os_name}, Linux {platform.release()}", "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version, "postgresql": f"{pg} (throwaway cluster, fsync={fsync})",
+        "spiffworkflow": version("spiffworkflow"), "sqlalchemy": version("sqlalchemy"),
+    }
+
+
+def rss_after(count: int, tmp: Path, postgres_url: str) -> dict[str, Any]:
+    """In its own process, so the number is a server's footprint and not this runner's."""
+    with fresh_database("sqlite", postgres_url, tmp) as url:
+        env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+        done = subprocess.run([sys.executable, "-m", "bench.rss_bench", url, str(count)], env=env,
+                              capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--postgres-url", required=True)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the benchmarks run, no numbers")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    pg = args.postgres_url
+    tmp = Path(tempfile.mkdtemp(prefix="taktflow-bench-"))
+    details: dict[str, Any] = {"machine": machine(pg), "quick": quick}
+    began = time.monotonic()
+
+    def step(name: str) -> None:
+        print(f"[{time.monotonic() - began:6.0f} s] {name}", flush=True)
+
+    for kind in ("sqlite", "postgresql"):
+        step(f"engine throughput vs raw SpiffWorkflow ({kind})")
+        with fresh_database(kind, pg, tmp) as url:
+            details[f"engine_{kind}"] = engine_bench.throughput(url, 50 if quick else 300)
+    step("multi-instance size scaling (PostgreSQL)")
+    with fresh_database("postgresql", pg, tmp) as url:
+        details["multi_instance"] = engine_bench.multi_instance(url, repeats=1 if quick else 3)
+    for kind in ("postgresql", "sqlite"):
+        step(f"inbox latency ({kind})")
+        with fresh_database(kind, pg, tmp) as url:
+            details[f"inbox_{kind}"] = inbox_bench.inbox_latency(
+                url, (1_000, 5_000) if quick else (1_000, 100_000), queries=50 if quick else 300)
+    step("HTTP starts and completions, 2 servers (PostgreSQL)")
+    with fresh_database("postgresql", pg, tmp) as url:
+        details["http"] = http_bench.http_rates(url, Path(tempfile.mkdtemp(dir=tmp)), 200 if quick else 1500)
+    step("device signals, 2 servers (PostgreSQL)")
+    with fresh_database("postgresql", pg, tmp) as url:
+        details["signals"] = http_bench.device_signals(url, Path(tempfile.mkdtemp(dir=tmp)), 50 if quick else 300)
+    rss_count = 2_000 if quick else 100_000
+    step(f"server RSS over {rss_count} straight-through instances (SQLite)")
+    details["rss"] = rss_after(rss_count, tmp, pg)
+    details["seconds"] = round(time.monotonic() - began)
+
+    mi = details["multi_instance"]
+    inbox = details["inbox_postgresql"]
+    inbox_big = "5000" if quick else "100000"
+    results = {
+        "engine_ratio_sqlite": details["engine_sqlite"]["ratio"],
+        "engine_ratio_postgres": details["engine_postgresql"]["ratio"],
+        "mi_time_ratio_300_100": round(mi["300"]["ms_per_item"] / mi["100"]["ms_per_item"], 2),
+        "mi_bytes_per_item_300": mi["300"]["stored_bytes_per_item"],
+        "inbox_p95_ms_1k": inbox["1000"]["p95"],
+        "inbox_p95_ms_100k": inbox[inbox_big]["p95"],
+        "http_starts_per_s": details["http"]["starts"]["per_s"],
+        "signals_per_s": details["signals"]["per_s"],
+        "signal_latency_p99_ms": details["signals"]["p99"],
+        "rss_mb_after_100k": details["rss"]["peak_rss_mb"],
+        "machine": details["machine"],
+    }
+    out = args.out if not quick else tmp / "results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    out.with_name("details.json").write_text(json.dumps(details, indent=2) + "\n")
+    step(f"done: {out}")
+    print(render(results, details))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Every MES table, imported once so the shared metadata (and Alembic) sees them."""
+
+from taktflow.handlers.mes.bom.models import Bom, BomLine
+from taktflow.handlers.mes.genealogy.models import LotLink
+from taktflow.handlers.mes.operation.models import Alert, Downtime, Operation
+from taktflow.handlers.mes.quality.models import Inspection
+from taktflow.handlers.mes.routing.models import Routing, RoutingOperation
+from taktflow.handlers.mes.work_center.models import Machine, WorkCenter
+from taktflow.handlers.mes.work_order.models import (
+    MaterialIssue,
+    MaterialRequirement,
+    ProcurementRequest,
+    WorkOrder,
+)
+
+__all__ = ["Alert", "Bom", "BomLine", "Downtime", "Inspection", "LotLink", "Machine", "MaterialIssue",
+           "MaterialRequirement", "Operation", "ProcurementRequest", "Routing", "RoutingOperation", "WorkCenter",
+           "WorkOrder"]

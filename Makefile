@@ -21,7 +21,7 @@ web/static/vendor/htmx.min.js: package.json package-lock.json scripts/assets.sh 
 assets: web/static/vendor/htmx.min.js
 
 run: $(VENV)/.installed assets
-	TAKTFLOW_DATABASE_URL=$${TAKTFLOW_DATABASE_URL:-sqlite:///taktflow.db} $(BIN)/taktflow serve --demo --host $(HOST) --port $(PORT)
+	TAKTFLOW_DATABASE_URL=$${TAKTFLOW_DATABASE_URL:-sqlite:///taktflow.db} $(BIN)/taktflow serve --demo --simulate-plant --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed assets
 	scripts/test.sh

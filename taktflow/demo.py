@@ -11,6 +11,9 @@ from taktflow.bootstrap import Runtime
 from taktflow.engine import instances
 from taktflow.engine.errors import NotFound
 from taktflow.engine.store.models import ProcessInstance
+from taktflow.handlers.devices.demo import seed_devices
+from taktflow.handlers.mes.demo import seed_plant
+from taktflow.web.auth.demo import seed_users
 from taktflow.web.auth.service import create_token
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,9 @@ def seed(runtime: Runtime, token: str) -> None:
     engine = runtime.engine
     engine.command(lambda session: create_token(session, "demo-admin", "admin", engine.clock.now(), token=token))
     log.info("demo admin token: %s", token)
+    seed_users(engine)  # people for the web pages; passwords in README
+    engine.command(seed_plant)  # MES demo plant: work centers, machines, BOMs, routings (idempotent)
+    engine.command(seed_devices)  # the plant's machines for the device adapters (idempotent)
 
     def count(session: Session) -> int:
         return session.scalar(select(func.count()).select_from(ProcessInstance)) or 0

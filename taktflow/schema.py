@@ -7,6 +7,9 @@ from pathlib import Path
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 
+import taktflow.handlers.devices.models  # noqa: F401 - registers the device tables
+import taktflow.handlers.erp.models  # noqa: F401 - registers the ERP tables
+import taktflow.handlers.mes.models  # noqa: F401 - registers the MES tables
 import taktflow.web.auth.models  # noqa: F401 - registers the tables
 from taktflow.engine.store.db import Database
 from taktflow.engine.store.models import Base
@@ -26,4 +29,5 @@ def migrate(database: Database) -> None:
     with database.engine.begin() as connection:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
-        alembic_command.upgrade(cfg, "head")
+        # "heads": every slice (engine, auth, erp, mes, devices) may carry its own branch of revisions.
+        alembic_command.upgrade(cfg, "heads")

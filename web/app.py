@@ -1,4 +1,4 @@
-"""The FastAPI application: REST API under /api/v1 (pages come with the web issue)."""
+"""The FastAPI application: REST API under /api/v1, htmx pages for people, static assets."""
 
 from __future__ import annotations
 
@@ -13,8 +13,13 @@ import taktflow.handlers  # noqa: F401 - registers the ERP, MES and device handl
 from taktflow import __version__
 from taktflow.bootstrap import Runtime
 from taktflow.engine.jobs import Worker
+from taktflow.handlers.devices.routes import router as devices_router
+from taktflow.handlers.devices.watchdog import SilenceWatchdog
+from taktflow.handlers.erp.api import router as erp_router
+from taktflow.handlers.mes.api import router as mes_router
 from taktflow.web import errors
 from taktflow.web.api import router as api_router
+from taktflow.web.pages import install as install_pages
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +29,18 @@ def create_app(runtime: Runtime, *, embedded_worker: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        worker = watchdog = None
         if embedded_worker:
             worker = Worker(runtime.engine, f"{runtime.node_name}-embedded")
             threading.Thread(target=worker.run, name="taktflow-worker", daemon=True).start()
+            watchdog = SilenceWatchdog(runtime.engine).start()  # machine.silent for machines that push over HTTP
         try:
             yield
         finally:
             if worker is not None:
                 worker.stop()
+            if watchdog is not None:
+                watchdog.stop()
 
     app = FastAPI(title="Taktflow", version=__version__, lifespan=lifespan,
                   description="BPMN process platform for ERP and MES: deploy, start and drive process instances.")
@@ -40,6 +48,10 @@ def create_app(runtime: Runtime, *, embedded_worker: bool = False) -> FastAPI:
     app.state.runtime = runtime
     errors.install(app)
     app.include_router(api_router)
+    app.include_router(devices_router, prefix="/api/v1")
+    app.include_router(erp_router)
+    app.include_router(mes_router)
+    install_pages(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

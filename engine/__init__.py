@@ -3,3 +3,7 @@
 The engine knows nothing of ERP, MES or the web; those find it through this package's public
 modules (`handlers` registry, `instances` commands, `events` correlation API).
 """
+
+from taktflow.engine import spiff_patches
+
+spiff_patches.install()

@@ -48,7 +48,7 @@ from taktflow.engine.store.models import (
     TaskCandidate,
     UserTask,
 )
-from taktflow.engine.store.state import SERIALIZER_VERSION, to_json_safe
+from taktflow.engine.store.state import SERIALIZER_VERSION, JsonView, to_json_safe
 from taktflow.engine.tasks import user_task_row
 
 if TYPE_CHECKING:
@@ -261,7 +261,7 @@ class InstanceRun:
             params = {name: p["value"] for name, p in spec.evaluate_params(task).items()}
             ctx = HandlerContext(
                 instance_id=self.row.id, business_key=self.row.business_key, process_key=self.row.process_key,
-                element_id=spec.bpmn_id, task_id=str(task.id), variables=to_json_safe(task.data),
+                element_id=spec.bpmn_id, task_id=str(task.id), variables=JsonView(task.data),
                 parameters=params, session=self.session, now=self.now, actor=self.actor, attempt=attempt,
                 extensions=getattr(spec, "extensions", {}) or {}, engine=self.engine,
             )

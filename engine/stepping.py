@@ -9,8 +9,11 @@ it has been triggered, and conditional event subprocesses are checked on every p
 
 from __future__ import annotations
 
+from collections import deque
+
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
 from taktflow.engine.event_subprocesses import fire_conditions
@@ -38,7 +41,11 @@ def _engine_pass(workflow: BpmnWorkflow) -> bool:
 def _run_ready(workflow: BpmnWorkflow, top: BpmnWorkflow) -> int:
     count = 0
     # The list also holds the ready tasks of subprocesses; one that was interrupted meanwhile must not run.
-    for task in workflow.get_tasks(state=TaskState.READY):
+    # Children a task makes ready run right after it, so a pass does not walk the whole tree once per task
+    # (a multi-instance over n items would cost n walks of an n-sized tree).
+    queue = deque(workflow.get_tasks(state=TaskState.READY))
+    while queue:
+        task = queue.popleft()
         # Time passes while tasks run: a timer that fell due meanwhile fires before the next step starts.
         top.refresh_timers()
         if task.task_spec.manual or task.state != TaskState.READY:
@@ -47,6 +54,8 @@ def _run_ready(workflow: BpmnWorkflow, top: BpmnWorkflow) -> int:
             continue
         task.run()
         count += 1
+        # Joins wait for the next pass, when every branch that was ready has run (discriminators count them).
+        queue.extend(c for c in task.children if c.state == TaskState.READY and not isinstance(c.task_spec, Join))
     return count
 
 

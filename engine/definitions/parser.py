@@ -260,6 +260,12 @@ class ComplexGateway(InclusiveGateway):
             return False
         return super()._update_hook(my_task)
 
+    def _run_hook(self, my_task: Task) -> bool:
+        if self.activation_condition and self._fired(my_task):
+            my_task._drop_children(force=True)  # a later token of a fired activation is consumed
+            return True
+        return super()._run_hook(my_task)
+
     def _check_threshold_unstructured(self, my_task: Task) -> bool:
         if not self.activation_condition:
             return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -90,6 +91,26 @@ class StateSerializer:
 def to_json_safe(value: Any) -> Any:
     """Task data as plain JSON (for the instance's variables column, history and the API)."""
     return json.loads(json.dumps(value, default=_json_default))
+
+
+class JsonView(Mapping[str, Any]):
+    """Task data as plain JSON, converted per variable on first read: a handler that reads two variables of
+    an instance carrying a 300-line order does not pay for copying all of it (and cannot change it)."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+        self._converted: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._converted:
+            self._converted[key] = to_json_safe(self._data[key])
+        return self._converted[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def _json_default(value: Any) -> Any:

@@ -28,6 +28,9 @@ from lxml import etree
 from taktflow.engine.definitions.juel import TRANSLATED
 from taktflow.engine.errors import ModelProblem
 
+CAMUNDA_URI = "http://camunda.org/schema/1.0/bpmn"
+SPIFF_URI = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Namespaces whose `id` attributes are XML IDs (extension elements such as camunda:formField are not).
 ID_NAMESPACES = frozenset({BPMN_NS, "http://www.omg.org/spec/BPMN/20100524/DI",
@@ -1720,11 +1723,18 @@ def ext127(m: Model) -> Iterable[Finding]:
 def ext128(m: Model) -> Iterable[Finding]:
     """An operationRef must be present if the process should be executable.
 
-    Taktflow correlates messages by name, as Camunda does, and needs no WSDL operation: a warning."""
+    Models written for Camunda or SpiffWorkflow (their namespace is declared) correlate messages by name, as
+    those engines and Taktflow do, and never carry a WSDL operation: for them a missing operationRef is a
+    warning. A plain BPMN model must name its operation."""
+    dialect = any(uri in (CAMUNDA_URI, SPIFF_URI) for uri in m.root.nsmap.values())
     for definition in m.nodes(["messageEventDefinition"]):
         if definition.find(f"{B}operationRef") is None:
-            yield definition.getparent(), ("the message event names no operation (operationRef); Taktflow "
-                                           "correlates by message name"), "warning"
+            message = "the message event names no operation (operationRef)"
+            if dialect:
+                yield definition.getparent(), f"{message}; correlated by message name", "warning"
+            else:
+                yield definition.getparent(), (f"{message}; a plain BPMN model must name one (models in the "
+                                               "Camunda or SpiffWorkflow dialect correlate by message name)")
 
 
 @constraint("EXT129")

@@ -27,9 +27,10 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, Si
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, event, exists, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import String, bindparam, cast, event, exists, literal, null, select, union_all
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.base import instance_dict
 
 from taktflow.engine import async_continuations, event_subprocesses, history
 from taktflow.engine.definitions.parser import TaktflowServiceTask
@@ -341,27 +342,25 @@ class InstanceRun:
         blob = self.engine.serializer.dumps_workflow(wf)
 
         if self.is_new:
-            self.row.state, self.row.variables, self.row.active_elements = state, variables, active_elements
-            self.row.ended_at, self.row.version = ended_at, 1
-            self.session.add(self.row)
-            self.session.flush()
-            self.session.add(InstanceState(
-                instance_id=self.row.id, serializer_version=SERIALIZER_VERSION, state=blob
-            ))
+            row = self.row
+            row.state, row.variables, row.active_elements = state, variables, active_elements
+            row.ended_at, row.version = ended_at, 1
+            # Core INSERTs, no unit of work: then the row joins the session as if it had been loaded.
+            insert_rows(self.session, [row, InstanceState(
+                instance_id=row.id, serializer_version=SERIALIZER_VERSION, state=blob
+            )])
+            make_transient_to_detached(row)
+            self.session.add(row)
         else:
-            result = self.session.execute(
-                update(ProcessInstance)
-                .where(ProcessInstance.id == self.row.id, ProcessInstance.version == self.row.version)
-                .values(version=self.row.version + 1, state=state, variables=variables,
-                        active_elements=active_elements, ended_at=ended_at)
-                .execution_options(synchronize_session=False)
-            )
+            connection = self.session.connection()
+            result = connection.execute(_UPDATE_INSTANCE, {
+                "p_id": self.row.id, "p_version": self.row.version, "version": self.row.version + 1,
+                "state": state, "variables": variables, "active_elements": active_elements, "ended_at": ended_at,
+            })
             if result.rowcount != 1:
                 raise Conflict(f"instance {self.row.id} was changed by another command; try again")
-            self.session.execute(
-                update(InstanceState).where(InstanceState.instance_id == self.row.id)
-                .values(state=blob, serializer_version=SERIALIZER_VERSION)
-            )
+            connection.execute(_UPDATE_STATE, {"p_id": self.row.id, "state": blob,
+                                               "serializer_version": SERIALIZER_VERSION})
             # Written above already: set on the loaded row as committed, so the flush does not UPDATE again.
             for name, value in (("version", self.row.version + 1), ("state", state), ("variables", variables),
                                 ("active_elements", active_elements), ("ended_at", ended_at)):
@@ -487,29 +486,46 @@ class InstanceRun:
         async_continuations.sync_jobs(self, started)
 
     def _read_derived_rows(self) -> dict[type[Any], list[Any]]:
-        """The instance's subscriptions, jobs and external tasks: one probe first, as most instances have none."""
+        """The instance's subscriptions, jobs and external tasks, and its user tasks' ids: one probe first, as
+        most instances have no subscriptions, jobs or external tasks."""
         models = (Subscription, Job, ExternalTask)
         if self.is_new:
+            self._user_task_ids: set[str] = set()
             return {model: [] for model in models}
-        present = self.session.execute(select(*(
-            exists().where(model.instance_id == self.row.id) for model in models))).one()
+        self.session.flush()  # what this command added or changed so far (the ORM's autoflush did this)
+        user_tasks: set[str] = set()
+        present: set[int] = set()
+        for kind, task_id in self.session.connection().execute(_PROBE_DERIVED, {"p_id": self.row.id}):
+            if kind == 0:
+                user_tasks.add(task_id)
+            else:
+                present.add(kind)
+        self._user_task_ids = user_tasks  # ids only: no candidates loaded
         return {model: list(self.session.scalars(select(model).where(model.instance_id == self.row.id)))
-                if has_rows else [] for model, has_rows in zip(models, present, strict=True)}
+                if n in present else [] for n, model in enumerate(models, start=1)}
 
     def _existing(self, model: type[Any]) -> list[Any]:
         return self._derived[model]
 
     def _sync_user_tasks(self, ready: list[Task]) -> None:
-        existing = set() if self.is_new else set(self.session.scalars(
-            select(UserTask.id).where(UserTask.instance_id == self.row.id)))  # ids only: no candidates loaded
+        existing = self._user_task_ids
         wanted = {str(t.id): t for t in ready}
         gone = [task_id for task_id in existing if task_id not in wanted]
         if gone:
-            self.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
-            self.session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
+            connection = self.session.connection()
+            connection.execute(_DELETE_CANDIDATES, {"p_ids": gone})
+            connection.execute(_DELETE_USER_TASKS, {"p_ids": gone})
+            _forget(self.session, UserTask, lambda row: row.id in gone)
+            _forget(self.session, TaskCandidate, lambda row: row.task_id in gone)
+        rows: list[Any] = []
         for task_id, task in wanted.items():
             if task_id not in existing:
-                self.session.add(user_task_row(self.row, task, self.now))
+                row = user_task_row(self.row, task, self.now)
+                rows.append(row)
+                for candidate in row.candidates:
+                    candidate.task_id = row.id
+                    rows.append(candidate)
+        insert_rows(self.session, rows)
 
     def _sync_subscriptions(self, waiting: list[Task]) -> None:
         wanted: dict[tuple[str, str, str], Subscription] = {}
@@ -524,9 +540,7 @@ class InstanceRun:
         for key, sub in existing.items():
             if key not in wanted:
                 self.session.delete(sub)
-        for key, sub in wanted.items():
-            if key not in existing:
-                self.session.add(sub)
+        insert_rows(self.session, [sub for key, sub in wanted.items() if key not in existing])
 
     def _sync_timers(self, waiting: list[Task]) -> None:
         wanted: dict[str, tuple[Task, datetime]] = {}
@@ -538,15 +552,17 @@ class InstanceRun:
         for task_id, job in existing.items():
             if task_id not in wanted:
                 self.session.delete(job)
+        new: list[Job] = []
         for task_id, (task, due) in wanted.items():
             job = existing.get(task_id)
             if job is None:
-                self.session.add(Job(
+                new.append(Job(
                     instance_id=self.row.id, task_id=task_id, element_id=_task_element(task) or "",
                     kind="timer", due_at=due, attempts=0, max_attempts=DEFAULT_MAX_ATTEMPTS, created_at=self.now,
                 ))
             elif job.due_at != due or job.locked_by is not None:
                 job.due_at, job.locked_by, job.lock_expires_at = due, None, None
+        insert_rows(self.session, new)
 
     def _sync_service_tasks(self, started: list[Task]) -> None:
         started_ids = {str(t.id) for t in started}
@@ -559,16 +575,62 @@ class InstanceRun:
         for task_id, row in existing.items():
             if task_id not in external:
                 self.session.delete(row)
-        for task_id, task in external.items():
-            if task_id not in existing:
-                self.session.add(ExternalTask(
-                    id=task_id, instance_id=self.row.id, process_key=self.row.process_key,
-                    business_key=self.row.business_key, element_id=_task_element(task) or "",
-                    topic=task.task_spec.handler_name, created_at=self.now,
-                ))
+        insert_rows(self.session, [ExternalTask(
+            id=task_id, instance_id=self.row.id, process_key=self.row.process_key,
+            business_key=self.row.business_key, element_id=_task_element(task) or "",
+            topic=task.task_spec.handler_name, created_at=self.now,
+        ) for task_id, task in external.items() if task_id not in existing])
 
 
 # --- helpers shared with the event and task modules -----------------------------------------------------
+
+
+_pi = ProcessInstance.__table__
+_UPDATE_INSTANCE = _pi.update().where(
+    _pi.c.id == bindparam("p_id"), _pi.c.version == bindparam("p_version")
+)
+_is = InstanceState.__table__
+_UPDATE_STATE = _is.update().where(_is.c.instance_id == bindparam("p_id"))
+_DELETE_CANDIDATES = TaskCandidate.__table__.delete().where(
+    TaskCandidate.__table__.c.task_id.in_(bindparam("p_ids", expanding=True)))
+_DELETE_USER_TASKS = UserTask.__table__.delete().where(UserTask.__table__.c.id.in_(bindparam("p_ids", expanding=True)))
+# The instance's user task ids (kind 0), and one row each for the kinds of other derived rows it has.
+_PROBE_DERIVED = union_all(
+    select(literal(0), UserTask.__table__.c.id).where(UserTask.__table__.c.instance_id == bindparam("p_id")),
+    *(select(literal(n), cast(null(), String(36))).where(
+        exists().where(model.__table__.c.instance_id == bindparam("p_id")))
+      for n, model in enumerate((Subscription, Job, ExternalTask), start=1)),
+)
+
+
+def _forget(session: Session, model: type[Any], deleted: Any) -> None:
+    """Take rows a Core DELETE removed out of the session, as the ORM's DELETE (synchronize_session) does."""
+    for obj in [o for o in session.identity_map.values() if isinstance(o, model) and deleted(o)]:
+        session.expunge(obj)
+
+
+def insert_rows(session: Session, rows: list[Any]) -> None:
+    """INSERT new ORM objects with Core statements, in order, without the unit of work (and its flush).
+
+    Only the attributes that were set go in: column defaults fill the rest, as the ORM's INSERT would.
+    The objects stay transient; rows of one table with the same attributes go in one executemany.
+    """
+    if not rows:
+        return
+    batches: list[tuple[Any, tuple[str, ...], list[dict[str, Any]]]] = []
+    for obj in rows:
+        table = obj.__table__
+        values = {key: value for key, value in instance_dict(obj).items()
+                  if key in table.c and not (value is None and table.c[key].primary_key)}
+        keys = tuple(values)
+        if batches and batches[-1][0] is table and batches[-1][1] == keys:
+            batches[-1][2].append(values)
+        else:
+            batches.append((table, keys, [values]))
+    connection = session.connection()
+    for table, _keys, params in batches:
+        connection.execute(table.insert(), params)
+
 
 
 @event.listens_for(Session, "before_commit")

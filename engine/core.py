@@ -76,13 +76,16 @@ class Engine:
         return InstanceRun(self, session, row, workflow, actor, is_new=True)
 
     def load_run(self, session: Session, instance_id: str, actor: str | None) -> InstanceRun:
-        stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        # The row and its state in one query.
+        stmt = (select(ProcessInstance, InstanceState.state)
+                .outerjoin(InstanceState, InstanceState.instance_id == ProcessInstance.id)
+                .where(ProcessInstance.id == instance_id))
         if not self.db.is_sqlite:  # SQLite commands already hold the write lock (BEGIN IMMEDIATE)
-            stmt = stmt.with_for_update()
-        row = session.scalar(stmt)
-        if row is None:
+            stmt = stmt.with_for_update(of=ProcessInstance)
+        found = session.execute(stmt).one_or_none()
+        if found is None:
             raise NotFound(f"process instance {instance_id} does not exist")
-        blob = session.scalar(select(InstanceState.state).where(InstanceState.instance_id == instance_id))
+        row, blob = found
         specs = self._specs.get(row.definition_id)  # cached: no need to read the definition again
         if specs is None:
             specs = self.specs(session.get(ProcessDefinition, row.definition_id))

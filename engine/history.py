@@ -21,7 +21,10 @@ def event(
 
 def append(session: Session, events: list[dict[str, Any]]) -> None:
     # render_nulls: events with different empty fields still go in one batched INSERT, not one each.
-    session.connection().execute(HistoryEvent.__table__.insert(), events)
+    session.connection().execute(_INSERT, events)
+
+
+_INSERT = HistoryEvent.__table__.insert()
 
 
 def of_instance(session: Session, instance_id: str) -> list[HistoryEvent]:

@@ -629,7 +629,13 @@ def insert_rows(session: Session, rows: list[Any]) -> None:
             batches.append((table, keys, [values]))
     connection = session.connection()
     for table, _keys, params in batches:
-        connection.execute(table.insert(), params)
+        statement = _INSERTS.get(table)
+        if statement is None:
+            statement = _INSERTS[table] = table.insert()
+        connection.execute(statement, params)
+
+
+_INSERTS: dict[Any, Any] = {}  # one INSERT construct per table: its compiled form is cached by SQLAlchemy
 
 
 

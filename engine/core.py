@@ -76,16 +76,22 @@ class Engine:
         return InstanceRun(self, session, row, workflow, actor, is_new=True)
 
     def load_run(self, session: Session, instance_id: str, actor: str | None) -> InstanceRun:
-        # The row and its state in one query.
-        stmt = (select(ProcessInstance, InstanceState.state)
+        if self.db.is_sqlite:
+            # The row and its state in one query: the command already holds the write lock (BEGIN IMMEDIATE).
+            found = session.execute(
+                select(ProcessInstance, InstanceState.state)
                 .outerjoin(InstanceState, InstanceState.instance_id == ProcessInstance.id)
-                .where(ProcessInstance.id == instance_id))
-        if not self.db.is_sqlite:  # SQLite commands already hold the write lock (BEGIN IMMEDIATE)
-            stmt = stmt.with_for_update(of=ProcessInstance)
-        found = session.execute(stmt).one_or_none()
-        if found is None:
+                .where(ProcessInstance.id == instance_id)
+            ).one_or_none()
+            row, blob = found if found is not None else (None, None)
+        else:
+            # Lock the row first, then read the state: a command that waited for the lock reads the state the
+            # one before it committed (a joined read would see the state from before the wait).
+            row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
+            blob = None if row is None else session.scalar(
+                select(InstanceState.state).where(InstanceState.instance_id == instance_id))
+        if row is None:
             raise NotFound(f"process instance {instance_id} does not exist")
-        row, blob = found
         specs = self._specs.get(row.definition_id)  # cached: no need to read the definition again
         if specs is None:
             specs = self.specs(session.get(ProcessDefinition, row.definition_id))

@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Select, exists, or_, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from taktflow.engine.definitions import juel
 from taktflow.engine.errors import Conflict, FieldError, InvalidVariables, NotFound
@@ -250,7 +250,9 @@ def complete(
         raise InvalidVariables([FieldError("variables", "must be an object")])
 
     def work(session: Session) -> ProcessInstance:
-        row = session.get(UserTask, task_id, options=[lazyload(UserTask.candidates)])  # candidates not needed
+        # The three columns needed, not an ORM object (its row is deleted when the task completes).
+        row = session.execute(select(UserTask.instance_id, UserTask.assignee, UserTask.form)
+                              .where(UserTask.id == task_id)).one_or_none()
         if row is None:
             if session.scalar(select(HistoryEvent.id).where(
                 HistoryEvent.task_id == task_id, HistoryEvent.kind == "element_completed"

@@ -60,10 +60,7 @@ def fire_conditions(top: BpmnWorkflow) -> None:
                 data_task = scope.last_task or scope.task_tree
                 if not top.script_engine.evaluate(data_task, definition.expression):
                     continue
-                child_id = _start(scope, name)
-                if _interrupting(start_event):
-                    _cancel_scope_except(scope, top.get_task_from_id(child_id))
-                task = top.subprocesses[child_id].get_next_task(state=TaskState.WAITING, spec_name=start_event.name)
+                task = _open(top, scope, name, start_event)
                 if task is not None:
                     task.task_spec._update(task)
                 break
@@ -83,18 +80,25 @@ def _trigger(top: BpmnWorkflow, scope: Any, event: BpmnEvent, deliver: bool = Tr
         for start_event in sp_spec.bpmn_start_events:
             if start_event.event_definition != event.event_definition:
                 continue
-            child_id = _start(scope, name)
-            subprocess = top.subprocesses[child_id]
-            task = subprocess.get_next_task(state=TaskState.WAITING, spec_name=start_event.name)
+            task = _open(top, scope, name, start_event)
             if task is None:
                 continue
-            if _interrupting(start_event):
-                _cancel_scope_except(scope, top.get_task_from_id(child_id))
             if deliver:
                 task.task_spec.catch(task, event)
                 task.task_spec._update(task)
             return task
     return None
+
+
+def _open(top: BpmnWorkflow, scope: Any, name: str, start_event: Any) -> Task | None:
+    """Start event subprocess `name` in `scope` (ending the rest of the scope when it interrupts); returns its
+    start event, waiting for its trigger (or already ready, when a condition held at once)."""
+    child_id = _start(scope, name)
+    task = top.subprocesses[child_id].get_next_task(state=TaskState.WAITING | TaskState.READY,
+                                                    spec_name=start_event.name)
+    if task is not None and _interrupting(start_event):
+        _cancel_scope_except(scope, top.get_task_from_id(child_id))
+    return task
 
 
 def _start(scope: Any, name: str) -> Any:

@@ -117,11 +117,13 @@ def start_by_event(
 def start_event_processes(engine: Engine, session: Session, kind: str, name: str) -> list[str]:
     """Keys of the deployed processes (latest versions) with a top-level start event for this event."""
     wanted = MessageEventDefinition if kind == "message" else SignalEventDefinition
-    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version)).group_by(ProcessDefinition.key)
+    latest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+              .group_by(ProcessDefinition.key).subquery())
+    definitions = session.scalars(select(ProcessDefinition).join(
+        latest, (ProcessDefinition.key == latest.c.key) & (ProcessDefinition.version == latest.c.version)))
     keys = []
-    for key, version in session.execute(latest):
-        definition = session.scalar(select(ProcessDefinition).where(
-            ProcessDefinition.key == key, ProcessDefinition.version == version))
+    for definition in definitions:  # one query; the parsed specs come from the engine's cache
+        key = definition.key
         spec, _ = engine.specs(definition)
         for task_spec in spec.start.outputs:
             candidates = [task_spec, *getattr(task_spec, "outputs", [])]  # a start event may sit behind a split

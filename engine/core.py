@@ -1,10 +1,18 @@
-"""The engine object every command works through: database, handler registry, clock, specs, state."""
+"""The engine object every command works through: database, handler registry, clock, specs, state.
+
+It keeps the parsed specs of every definition it ran, and the workflows of the instances its last commands
+saved (as Temporal keeps "sticky" workflow state in its workers): a command on an instance whose stored
+version is the one this process saved last continues from that workflow instead of deserializing the task
+tree. Only what a committed command saved is kept; a command takes its instance out while it runs, so a
+command that fails leaves nothing half-changed behind, and another process's save changes the version.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -18,12 +26,21 @@ from taktflow.engine.clock import Clock, SystemClock
 from taktflow.engine.errors import Conflict, NotFound
 from taktflow.engine.handlers import HandlerRegistry
 from taktflow.engine.handlers import registry as default_registry
-from taktflow.engine.runtime import InstanceRun
+from taktflow.engine.runtime import SAVED_RUNS, InstanceRun, load_definition
 from taktflow.engine.store.db import Database
 from taktflow.engine.store.models import InstanceState, ProcessDefinition, ProcessInstance
 from taktflow.engine.store.state import Specs, StateSerializer
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _KeptWorkflow:
+    """An instance's workflow as a committed command saved it."""
+
+    version: int
+    workflow: BpmnWorkflow
+    saved_states: dict[uuid.UUID, TaskState]
 
 
 class StaleInstance(Conflict):
@@ -34,6 +51,7 @@ class Engine:
     def __init__(
         self, database: Database, registry: HandlerRegistry | None = None, clock: Clock | None = None,
         spec_cache_size: int = 256, script_globals: dict[str, Any] | None = None,
+        workflow_cache_size: int = 512,
     ) -> None:
         self.db = database
         self.registry = registry if registry is not None else default_registry
@@ -41,6 +59,8 @@ class Engine:
         self.serializer = StateSerializer()
         self._specs: OrderedDict[int, Specs] = OrderedDict()
         self._spec_cache_size = spec_cache_size
+        self._kept: OrderedDict[str, _KeptWorkflow] = OrderedDict()  # by instance id, least recently saved first
+        self._workflow_cache_size = workflow_cache_size
         # Extra names visible to model scripts (functions a deployment's scripts may call).
         self.script_globals = dict(script_globals or {})
 
@@ -58,45 +78,50 @@ class Engine:
             self._specs.move_to_end(definition.id)
         return cached
 
+    def specs_of(self, session: Session, definition_id: int) -> Specs:
+        """Parsed specs by definition id: from the cache, or read and deserialized once."""
+        cached = self._specs.get(definition_id)
+        return cached if cached is not None else self.specs(load_definition(session, definition_id))
+
     # --- instances -----------------------------------------------------------------------------------
 
     def new_run(
-        self, session: Session, definition: ProcessDefinition, *, business_key: str | None,
+        self, session: Session, definition_id: int, key: str, *, business_key: str | None,
         variables: dict[str, Any], actor: str | None, idempotency_key: str | None = None,
     ) -> InstanceRun:
-        spec, subprocess_specs = self.specs(definition)
+        spec, subprocess_specs = self.specs_of(session, definition_id)
         workflow = BpmnWorkflow(spec, subprocess_specs)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
         row = ProcessInstance(
-            id=str(uuid.uuid4()), definition_id=definition.id, process_key=definition.key,
+            id=str(uuid.uuid4()), definition_id=definition_id, process_key=key,
             business_key=business_key, state="active", version=1, idempotency_key=idempotency_key,
             started_by=actor, started_at=self.clock.now(), variables={}, active_elements=[],
         )
         return InstanceRun(self, session, row, workflow, actor, is_new=True)
 
     def load_run(self, session: Session, instance_id: str, actor: str | None) -> InstanceRun:
-        if self.db.is_sqlite:
-            # The row and its state in one query: the command already holds the write lock (BEGIN IMMEDIATE).
-            found = session.execute(
-                select(ProcessInstance, InstanceState.state)
-                .outerjoin(InstanceState, InstanceState.instance_id == ProcessInstance.id)
-                .where(ProcessInstance.id == instance_id)
-            ).one_or_none()
-            row, blob = found if found is not None else (None, None)
-        else:
-            # Lock the row first, then read the state: a command that waited for the lock reads the state the
-            # one before it committed (a joined read would see the state from before the wait).
-            row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
-            blob = None if row is None else session.scalar(
-                select(InstanceState.state).where(InstanceState.instance_id == instance_id))
+        # Lock the row first (PostgreSQL; SQLite's write transaction holds its lock already), then read the
+        # state: a command that waited for the lock reads what the one before it committed.
+        row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
         if row is None:
             raise NotFound(f"process instance {instance_id} does not exist")
-        specs = self._specs.get(row.definition_id)  # cached: no need to read the definition again
-        if specs is None:
-            specs = self.specs(session.get(ProcessDefinition, row.definition_id))
-        workflow = self.serializer.loads_workflow(blob, specs)
+        kept = self._kept.pop(instance_id, None)  # out while this command runs: a failure must not leave it dirty
+        if kept is not None and kept.version == row.version:
+            return InstanceRun(self, session, row, kept.workflow, actor, saved_states=kept.saved_states)
+        blob = session.scalar(select(InstanceState.state).where(InstanceState.instance_id == instance_id))
+        workflow = self.serializer.loads_workflow(blob, self.specs_of(session, row.definition_id))
         return InstanceRun(self, session, row, workflow, actor)
+
+    def _keep(self, runs: dict[str, InstanceRun]) -> None:
+        """After a commit: keep the workflows the command saved, while their instances can still move."""
+        for instance_id, run in runs.items():
+            self._kept.pop(instance_id, None)
+            if run.row.state in ("completed", "cancelled"):
+                continue
+            self._kept[instance_id] = _KeptWorkflow(run.row.version, run.workflow, run.saved_states)
+            if len(self._kept) > self._workflow_cache_size:
+                self._kept.popitem(last=False)
 
     def finish(self, run: InstanceRun) -> None:
         """Save the run, then hand what it threw (signals, messages) to the instances waiting for it."""
@@ -117,7 +142,9 @@ class Engine:
         for attempt in range(1, attempts + 1):
             try:
                 with self.db.write() as session, engine_clock.using(self.clock):
-                    return work(session)
+                    result = work(session)
+                self._keep(session.info.pop(SAVED_RUNS, {}))  # committed
+                return result
             except StaleInstance:
                 if attempt == attempts:
                     raise

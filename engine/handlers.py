@@ -36,13 +36,20 @@ class HandlerContext:
     task_id: str
     variables: Mapping[str, Any]
     parameters: Mapping[str, Any]
-    session: Session
+    # The command's session, handed out by `session`: the engine opens the handler's savepoint on first use, so
+    # a handler that books nothing costs no savepoint.
+    open_session: Callable[[], Session]
     now: datetime
     actor: str | None = None
     attempt: int = 1
     extensions: Mapping[str, Any] = field(default_factory=dict)
     # The running engine, so a handler can start another instance in this command (instances.start_in).
     engine: Any = None
+
+    @property
+    def session(self) -> Session:
+        """Where the handler books: the command's transaction (never commit it)."""
+        return self.open_session()
 
     @property
     def booking_key(self) -> str:

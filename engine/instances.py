@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from taktflow.engine.core import Engine
-from taktflow.engine.definitions.service import latest_process
+from taktflow.engine.definitions.service import latest_process_id
 from taktflow.engine.errors import Conflict, EngineError, NotFound
 from taktflow.engine.store.models import Incident, ProcessInstance
 
@@ -55,9 +55,8 @@ def start_in(
     engine: Engine, session: Session, key: str, *, business_key: str | None, variables: dict[str, Any],
     actor: str | None, idempotency_key: str | None = None,
 ) -> Any:
-    definition = latest_process(session, key)
-    run = engine.new_run(session, definition, business_key=business_key, variables=variables, actor=actor,
-                         idempotency_key=idempotency_key)
+    run = engine.new_run(session, latest_process_id(session, key), key, business_key=business_key,
+                         variables=variables, actor=actor, idempotency_key=idempotency_key)
     run.advance()
     engine.finish(run)
     return run

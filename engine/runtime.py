@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import traceback
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import String, bindparam, cast, event, exists, literal, null, select, union_all
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.base import instance_dict
 
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
     from taktflow.engine.core import Engine
 
 IN_HANDLER = "taktflow_handler"
+SAVED_RUNS = "taktflow_saved_runs"  # session.info: the runs a command saved, by instance id (the engine keeps them)
 ACTIVE_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 DEFAULT_MAX_ATTEMPTS = 3
 RETRY_BACKOFF = timedelta(seconds=10)
@@ -106,7 +106,8 @@ class InstanceRun:
     actor: str | None
     is_new: bool = False
     outgoing: list[Outgoing] = field(default_factory=list)
-    _before: dict[uuid.UUID, int] = field(default_factory=dict)
+    # Each task's state as last saved (or loaded): what changed since is this command's history.
+    saved_states: dict[uuid.UUID, TaskState] = field(default_factory=dict)
     _bpmn_errors: list[tuple[Task, BpmnError]] = field(default_factory=list)
     _failures: list[_Failure] = field(default_factory=list)
     _incidents: list[Incident] = field(default_factory=list)
@@ -119,8 +120,8 @@ class InstanceRun:
         self.workflow.script_engine = TaktflowScriptEngine(
             service_dispatch=self._dispatch_service_task, extra_globals=self.engine.script_globals
         )
-        if not self.is_new:
-            self._before = {t.id: t.state for t in self._all_tasks()}
+        if not self.is_new and not self.saved_states:
+            self.saved_states = {t.id: t.state for t in self._all_tasks()}
 
     # --- reading the tree ------------------------------------------------------------------------------
 
@@ -128,9 +129,13 @@ class InstanceRun:
     def now(self) -> datetime:
         return self.engine.clock.now()
 
-    def _all_tasks(self) -> Iterable[Task]:
-        # The top workflow's task list already walks into every subprocess.
-        yield from self.workflow.get_tasks()
+    def _all_tasks(self) -> list[Task]:
+        """Every task of the instance, subprocesses included, in the order they were created: from the flat
+        task dictionaries (walking the tree costs an iterator step per task and per filter)."""
+        tasks = list(self.workflow.tasks.values())
+        for subprocess in self.workflow.subprocesses.values():
+            tasks.extend(subprocess.tasks.values())
+        return tasks
 
     def task(self, task_id: str) -> Task:
         try:
@@ -236,7 +241,7 @@ class InstanceRun:
             spec = task.task_spec
             if (isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, ErrorEventDefinition)
                     and task.state in (TaskState.READY, TaskState.COMPLETED)
-                    and self._before.get(task.id) != task.state
+                    and self.saved_states.get(task.id) != task.state
                     and spec.event_definition.code in (None, "", definition.code)):
                 return True
         return False
@@ -260,19 +265,23 @@ class InstanceRun:
             raise Conflict(f"no handler named {spec.handler_name!r} is registered")
         try:
             params = {name: p["value"] for name, p in spec.evaluate_params(task).items()}
+            savepoint = _HandlerSavepoint(self.session)
             ctx = HandlerContext(
                 instance_id=self.row.id, business_key=self.row.business_key, process_key=self.row.process_key,
                 element_id=spec.bpmn_id, task_id=str(task.id), variables=JsonView(task.data),
-                parameters=params, session=self.session, now=self.now, actor=self.actor, attempt=attempt,
+                parameters=params, open_session=savepoint.open, now=self.now, actor=self.actor, attempt=attempt,
                 extensions=getattr(spec, "extensions", {}) or {}, engine=self.engine,
             )
-            # A savepoint: a failing handler's bookings vanish, the instance's progress so far stays.
-            with self.session.begin_nested():
-                self.session.info[IN_HANDLER] = spec.handler_name
+            self.session.info[IN_HANDLER] = spec.handler_name
+            try:
                 try:
                     output = handler(ctx)
                 finally:
                     self.session.info.pop(IN_HANDLER, None)
+                savepoint.release()
+            except BaseException:
+                savepoint.rollback()
+                raise
         except BpmnError as err:
             self._bpmn_errors.append((task, err))
             return None
@@ -330,7 +339,7 @@ class InstanceRun:
     def save(self) -> None:
         """Write state and derived rows; bump the version or lose to whoever bumped it first."""
         wf = self.workflow
-        tasks = list(self._all_tasks())
+        tasks = self._all_tasks()
         retry_jobs = self._plan_retries()
         self._history_of_changes(tasks)
         active = [t for t in tasks if t.has_state(ACTIVE_STATES) and _task_element(t)
@@ -376,8 +385,9 @@ class InstanceRun:
         if self._history:
             history.append(self.session, self._history)
             self._history = []
-        self._before = {t.id: t.state for t in tasks}
+        self.saved_states = {t.id: t.state for t in tasks}
         self.is_new = False
+        self.session.info.setdefault(SAVED_RUNS, {})[self.row.id] = self
 
     def _instance_state(self) -> str:
         if self.row.state == "cancelled":
@@ -434,7 +444,7 @@ class InstanceRun:
         return planned
 
     def _history_of_changes(self, tasks: list[Task]) -> None:
-        before = self._before
+        before = self.saved_states
         if self.is_new:
             self._history.insert(0, history.event(
                 self.row.id, self.row.started_at, self.actor, "instance_started",
@@ -512,9 +522,8 @@ class InstanceRun:
         wanted = {str(t.id): t for t in ready}
         gone = [task_id for task_id in existing if task_id not in wanted]
         if gone:
-            connection = self.session.connection()
-            connection.execute(_DELETE_CANDIDATES, {"p_ids": gone})
-            connection.execute(_DELETE_USER_TASKS, {"p_ids": gone})
+            # Their candidates go with them (ON DELETE CASCADE).
+            self.session.connection().execute(_DELETE_USER_TASKS, {"p_ids": gone})
             _forget(self.session, UserTask, lambda row: row.id in gone)
             _forget(self.session, TaskCandidate, lambda row: row.task_id in gone)
         rows: list[Any] = []
@@ -591,8 +600,6 @@ _UPDATE_INSTANCE = _pi.update().where(
 )
 _is = InstanceState.__table__
 _UPDATE_STATE = _is.update().where(_is.c.instance_id == bindparam("p_id"))
-_DELETE_CANDIDATES = TaskCandidate.__table__.delete().where(
-    TaskCandidate.__table__.c.task_id.in_(bindparam("p_ids", expanding=True)))
 _DELETE_USER_TASKS = UserTask.__table__.delete().where(UserTask.__table__.c.id.in_(bindparam("p_ids", expanding=True)))
 # The instance's user task ids (kind 0), and one row each for the kinds of other derived rows it has.
 _PROBE_DERIVED = union_all(
@@ -601,6 +608,28 @@ _PROBE_DERIVED = union_all(
         exists().where(model.__table__.c.instance_id == bindparam("p_id")))
       for n, model in enumerate((Subscription, Job, ExternalTask), start=1)),
 )
+
+
+class _HandlerSavepoint:
+    """A failing handler's bookings vanish, the instance's progress so far stays: the handler books inside a
+    savepoint, opened when it first asks for the session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.nested: SessionTransaction | None = None
+
+    def open(self) -> Session:
+        if self.nested is None:
+            self.nested = self.session.begin_nested()
+        return self.session
+
+    def release(self) -> None:
+        if self.nested is not None and self.nested.is_active:
+            self.nested.commit()
+
+    def rollback(self) -> None:
+        if self.nested is not None and self.nested.is_active:
+            self.nested.rollback()
 
 
 def _forget(session: Session, model: type[Any], deleted: Any) -> None:

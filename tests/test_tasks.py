@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from taktflow.engine import instances, tasks
 from taktflow.engine.errors import Conflict, InvalidVariables
-from taktflow.engine.store.models import UserTask
+from taktflow.engine.store.models import TaskCandidate, UserTask
 from tests.support import deploy_models
 
 
@@ -34,6 +34,8 @@ def test_user_task_is_mirrored_with_lane_group_form_and_due_date(engine, clock):
     assert confirm.due_at == clock.now() + timedelta(hours=1)
     assert _open_tasks(engine, assignee="bob")[0].id == confirm.id
     assert row.id == _open_tasks(engine, candidate_groups=["shipping"])[0].instance_id
+    with engine.db.read() as session:  # the completed task's candidates went with it
+        assert sorted(session.scalars(select(TaskCandidate.value))) == ["shipping", "warehouse"]
 
 
 def test_form_errors_name_each_field_and_lose_nothing(engine):

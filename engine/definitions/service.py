@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from taktflow.engine.clock import Clock
@@ -265,10 +265,19 @@ def _raise_errors(problems: list[ModelProblem]) -> None:
 
 
 def latest_process(session: Session, key: str) -> ProcessDefinition:
-    row = _latest(session, ProcessDefinition, key)
-    if row is None:
+    return session.get_one(ProcessDefinition, latest_process_id(session, key))
+
+
+def latest_process_id(session: Session, key: str) -> int:
+    """The id of the latest version of a process: what every start reads (one indexed column, no ORM object)."""
+    definition_id = session.connection().execute(_LATEST_PROCESS_ID, {"key": key}).scalar()
+    if definition_id is None:
         raise NotFound(f"no process definition with key {key!r} is deployed")
-    return row
+    return definition_id
+
+
+_pd = ProcessDefinition.__table__
+_LATEST_PROCESS_ID = select(_pd.c.id).where(_pd.c.key == bindparam("key")).order_by(_pd.c.version.desc()).limit(1)
 
 
 def list_processes(session: Session) -> list[ProcessDefinition]:

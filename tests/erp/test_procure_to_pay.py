@@ -153,7 +153,7 @@ def test_a_retried_handler_books_nothing_twice_and_states_refuse_wrong_actions(p
     def receive_twice(s):
         ctx = HandlerContext(instance_id=iid, business_key=None, process_key="procure_to_pay", element_id="x",
                              task_id="retried", variables={"purchaseOrderId": po.id, "receiveAll": True},
-                             parameters={}, session=s, now=e.clock.now())
+                             parameters={}, open_session=lambda: s, now=e.clock.now())
         first = handlers.post_goods_receipt(ctx)
         again = handlers.post_goods_receipt(ctx)
         return first["receiptNumber"], again["receiptNumber"]

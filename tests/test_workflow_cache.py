@@ -1,0 +1,56 @@
+"""The engine keeps the workflows its committed commands saved; what it keeps is never staler than the database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taktflow.engine import events, history, instances, tasks
+from taktflow.engine.core import Engine
+from taktflow.engine.store.models import UserTask
+from tests.support import deploy_models, instance_row
+
+
+def _approve_task(engine: Engine, instance_id: str) -> str:
+    with engine.db.read() as session:
+        return session.scalars(select(UserTask.id).where(UserTask.instance_id == instance_id)).one()
+
+
+def test_an_instance_moved_by_another_server_continues_from_what_that_server_saved(engine):
+    deploy_models(engine, "concurrency_flow.bpmn")
+    other_server = Engine(engine.db, registry=engine.registry, clock=engine.clock)
+    row = instances.start(engine, "concurrency_flow", business_key="C-1",
+                          variables={"ticks": 0, "expected_ticks": 2}).instance
+
+    events.correlate_message(other_server, "counter_tick", business_key="C-1")  # ticks = 1, saved by the other
+    events.correlate_message(engine, "counter_tick", business_key="C-1")  # must count on from 1, not from 0
+    tasks.complete(engine, _approve_task(engine, row.id), {}, actor="clerk")
+
+    done = instance_row(engine, row.id)
+    assert done.state == "completed"
+    assert done.variables["counted"] == 2
+
+
+def test_a_failed_command_leaves_nothing_of_its_work_in_the_engine(engine):
+    deploy_models(engine, "concurrency_flow.bpmn")
+    row = instances.start(engine, "concurrency_flow", variables={"ticks": 0, "expected_ticks": 1}).instance
+    task_id = _approve_task(engine, row.id)
+
+    def approve_then_fail(session: Session) -> None:
+        run = engine.load_run(session, row.id, "clerk")
+        run.task(task_id).run()
+        run.advance()
+        raise RuntimeError("the command failed after moving the instance")
+
+    with pytest.raises(RuntimeError, match="failed after moving"):
+        engine.command(approve_then_fail)
+
+    # The task is still open: the next command starts from the committed state, not from the failed one's.
+    tasks.complete(engine, task_id, {}, actor="clerk")
+    events.correlate_message(engine, "counter_tick", business_key=None)
+    assert instance_row(engine, row.id).state == "completed"
+    with engine.db.read() as session:
+        completed = [e for e in history.of_instance(session, row.id)
+                     if e.kind == "element_completed" and e.element_id == "approve"]
+    assert len(completed) == 1

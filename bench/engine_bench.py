@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
+import uuid
 import zlib
 from typing import Any
 
@@ -12,12 +14,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bench.common import book_line, engine_for, step
 from taktflow.engine import instances, tasks
 from taktflow.engine.core import Engine
 from taktflow.engine.definitions.service import latest_process
+from taktflow.engine.store.db import WRITE
 from taktflow.engine.store.models import InstanceState, UserTask
 
 O2C = "bench_order_to_cash"
@@ -95,6 +98,79 @@ def throughput(url: str, instances_count: int = 300, block: int = 50) -> dict[st
     engine.db.dispose()
     return {"engine_per_s": round(done / engine_s, 1), "raw_per_s": round(done / raw_s, 1),
             "ratio": round(raw_s / engine_s, 3)}
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+Transaction = tuple[bool, list[tuple[str, Any, bool]]]  # (write?, [(SQL, driver parameters, executemany?)])
+
+
+def record_statements(engine: Engine) -> list[Transaction]:
+    """The transactions and statements of one order (start, the client's task lookup, complete), as sent."""
+    recorded: list[Transaction] = []
+
+    def on_begin(conn: Any) -> None:
+        recorded.append((bool(conn.get_execution_options().get(WRITE)), []))
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        if not statement.startswith("BEGIN"):
+            recorded[-1][1].append((statement, parameters, many))
+
+    event.listen(engine.db.engine, "begin", on_begin)
+    event.listen(engine.db.engine, "before_cursor_execute", on_execute)
+    try:
+        run_engine_order(engine, 0)
+    finally:
+        event.remove(engine.db.engine, "before_cursor_execute", on_execute)
+        event.remove(engine.db.engine, "begin", on_begin)
+    return recorded
+
+
+def _fresh_ids(value: Any, ids: dict[str, str]) -> Any:
+    """The same parameters with every instance/task id replaced consistently (so INSERTs do not collide)."""
+    if isinstance(value, str) and _UUID.match(value):
+        return ids.setdefault(value, str(uuid.uuid4()))
+    if isinstance(value, dict):
+        return {k: _fresh_ids(v, ids) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_fresh_ids(v, ids) for v in value)
+    return value
+
+
+def database_floor(url: str, instances_count: int = 300) -> dict[str, float]:
+    """What the database work of one order costs with nothing else around it: the engine's own statements
+    and transactions, recorded once and replayed with fresh ids through the same pool. Raw SpiffWorkflow plus
+    this is the fastest a durable engine sending these statements can be, so raw / (raw + floor) is the
+    highest engine ratio there is on this machine for them."""
+    engine = engine_for(url, O2C_MODEL)
+    raw = RawSpiff(engine, O2C)
+    for i in range(20):
+        run_engine_order(engine, -i - 1)
+        raw.run(order(i), {"approved": True})
+    transactions = record_statements(engine)
+
+    def replay() -> None:
+        ids: dict[str, str] = {}
+        for write, statements in transactions:
+            with engine.db.engine.connect() as conn:
+                conn.execution_options(**{WRITE: write})
+                with conn.begin():
+                    for sql, parameters, _many in statements:
+                        conn.exec_driver_sql(sql, _fresh_ids(parameters, ids))
+
+    for _ in range(20):
+        replay()
+    began = time.perf_counter()
+    for _ in range(instances_count):
+        replay()
+    floor_s = (time.perf_counter() - began) / instances_count
+    began = time.perf_counter()
+    for i in range(instances_count):
+        raw.run(order(i), {"approved": True})
+    raw_s = (time.perf_counter() - began) / instances_count
+    engine.db.dispose()
+    return {"statements": sum(len(s) for _, s in transactions), "transactions": len(transactions),
+            "floor_ms": round(floor_s * 1000, 3), "raw_ms": round(raw_s * 1000, 3),
+            "ceiling_ratio": round(raw_s / (raw_s + floor_s), 3)}
 
 
 def order_lines(n: int) -> list[dict[str, Any]]:

@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         step(f"engine throughput vs raw SpiffWorkflow ({kind})")
         with fresh_database(kind, pg, tmp) as url:
             details[f"engine_{kind}"] = engine_bench.throughput(url, 50 if quick else 300)
+        step(f"database floor of the same orders: the engine's statements replayed alone ({kind})")
+        with fresh_database(kind, pg, tmp) as url:
+            details[f"floor_{kind}"] = engine_bench.database_floor(url, 50 if quick else 300)
     step("multi-instance size scaling (PostgreSQL)")
     with fresh_database("postgresql", pg, tmp) as url:
         details["multi_instance"] = engine_bench.multi_instance(url, repeats=1 if quick else 3)
@@ -102,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "engine_ratio_sqlite": details["engine_sqlite"]["ratio"],
         "engine_ratio_postgres": details["engine_postgresql"]["ratio"],
+        # The highest ratio the engine's own statements leave room for (see engine_bench.database_floor).
+        "engine_ceiling_sqlite": details["floor_sqlite"]["ceiling_ratio"],
+        "engine_ceiling_postgres": details["floor_postgresql"]["ceiling_ratio"],
         "mi_time_ratio_300_100": round(mi["300"]["ms_per_item"] / mi["100"]["ms_per_item"], 2),
         "mi_bytes_per_item_300": mi["300"]["stored_bytes_per_item"],
         "inbox_p95_ms_1k": inbox["1000"]["p95"],

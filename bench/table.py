@@ -23,6 +23,7 @@ def render(results: dict[str, Any], details: dict[str, Any] | None = None) -> st
         return f" ({text})" if d else ""
 
     eng = {k: d.get(f"engine_{k}", {}) for k in ("sqlite", "postgresql")}
+    floor = {k: d.get(f"floor_{k}", {}) for k in ("sqlite", "postgresql")}
     mi = d.get("multi_instance", {})
     inbox = d.get("inbox_postgresql", {})
     http = d.get("http", {})
@@ -36,6 +37,13 @@ def render(results: dict[str, Any], details: dict[str, Any] | None = None) -> st
         ("Engine throughput, PostgreSQL, ratio to raw SpiffWorkflow (goal ≥ 0.5)",
          results["engine_ratio_postgres"],
          extra(f"{eng['postgresql'].get('engine_per_s')} vs {eng['postgresql'].get('raw_per_s')} instances/s")),
+        *[(f"Highest ratio the engine's statements leave room for, {name}: raw ÷ (raw + database floor)",
+           results.get(f"engine_ceiling_{key}"),
+           extra(f"the {floor[kind].get('statements')} statements in {floor[kind].get('transactions')} transactions "
+                 f"of one order replayed alone: {floor[kind].get('floor_ms')} ms; raw SpiffWorkflow "
+                 f"{floor[kind].get('raw_ms')} ms"))
+          for name, key, kind in (("SQLite", "sqlite", "sqlite"), ("PostgreSQL", "postgres", "postgresql"))
+          if results.get(f"engine_ceiling_{key}") is not None],
         ("Multi-instance time per item, 300 items ÷ 100 items (1.0 = linear)", results["mi_time_ratio_300_100"],
          extra(f"{mi.get('100', {}).get('ms_per_item')} → {mi.get('300', {}).get('ms_per_item')} ms per item")),
         ("Multi-instance stored state per item at 300 items (bytes)", results["mi_bytes_per_item_300"],

@@ -2,28 +2,59 @@
 
 SQLite is the embedded default (WAL, one writer at a time: commands open with BEGIN IMMEDIATE so two
 writers queue instead of failing on a stale snapshot); PostgreSQL is the production database.
+
+A pooled PostgreSQL connection is pinged before use only when it sat idle for a while (HikariCP's rule): a
+connection used a moment ago is alive, and a ping on every checkout is a round trip more per command.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE = "taktflow_write"  # execution option marking a session that runs a command
+PING_AFTER_IDLE_S = 1.0  # a pooled connection idle longer than this is pinged before use
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, ping_after_idle_s: float = PING_AFTER_IDLE_S, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_idle_connections(engine, ping_after_idle_s)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine, after_s: float) -> None:
+    """SQLAlchemy's recipe for custom pessimistic disconnect handling: a dead connection raises
+    DisconnectionError at checkout, and the pool replaces it with a new one."""
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)  # None: new, or not handed back cleanly
+        if idle_since is not None and time.monotonic() - idle_since < after_s:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # noqa: BLE001 - whatever the driver raises for a dead connection
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -46,7 +77,7 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One per process: the engine plus session factories for reads and for commands."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:  # engine_kwargs: make_engine's
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -40,7 +40,11 @@ class _KeptWorkflow:
 
     version: int
     workflow: BpmnWorkflow
-    saved_states: dict[uuid.UUID, TaskState]
+    saved_states: dict[uuid.UUID, TaskState]  # one entry per task: its size, in tasks
+
+    @property
+    def tasks(self) -> int:
+        return len(self.saved_states)
 
 
 class StaleInstance(Conflict):
@@ -51,7 +55,7 @@ class Engine:
     def __init__(
         self, database: Database, registry: HandlerRegistry | None = None, clock: Clock | None = None,
         spec_cache_size: int = 256, script_globals: dict[str, Any] | None = None,
-        workflow_cache_size: int = 512,
+        kept_tasks: int = 20_000,
     ) -> None:
         self.db = database
         self.registry = registry if registry is not None else default_registry
@@ -60,7 +64,10 @@ class Engine:
         self._specs: OrderedDict[int, Specs] = OrderedDict()
         self._spec_cache_size = spec_cache_size
         self._kept: OrderedDict[str, _KeptWorkflow] = OrderedDict()  # by instance id, least recently saved first
-        self._workflow_cache_size = workflow_cache_size
+        # Budget of the kept workflows, in tasks (2-5 KB each in memory: an order-to-cash instance has ~20, a
+        # 300-line multi-instance ~300): about 40-100 MB whatever the mix.
+        self._kept_tasks_budget = kept_tasks
+        self._kept_tasks = 0
         # Extra names visible to model scripts (functions a deployment's scripts may call).
         self.script_globals = dict(script_globals or {})
 
@@ -82,6 +89,11 @@ class Engine:
         """Parsed specs by definition id: from the cache, or read and deserialized once."""
         cached = self._specs.get(definition_id)
         return cached if cached is not None else self.specs(load_definition(session, definition_id))
+
+    @property
+    def kept_tasks(self) -> int:
+        """Tasks of the workflows kept in memory (bounded by `kept_tasks` at construction)."""
+        return self._kept_tasks
 
     # --- instances -----------------------------------------------------------------------------------
 
@@ -106,7 +118,7 @@ class Engine:
         row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
         if row is None:
             raise NotFound(f"process instance {instance_id} does not exist")
-        kept = self._kept.pop(instance_id, None)  # out while this command runs: a failure must not leave it dirty
+        kept = self._forget(instance_id)  # out while this command runs: a failure must not leave it dirty
         if kept is not None and kept.version == row.version:
             return InstanceRun(self, session, row, kept.workflow, actor, saved_states=kept.saved_states)
         blob = session.scalar(select(InstanceState.state).where(InstanceState.instance_id == instance_id))
@@ -116,12 +128,20 @@ class Engine:
     def _keep(self, runs: dict[str, InstanceRun]) -> None:
         """After a commit: keep the workflows the command saved, while their instances can still move."""
         for instance_id, run in runs.items():
-            self._kept.pop(instance_id, None)
-            if run.row.state in ("completed", "cancelled"):
+            self._forget(instance_id)
+            kept = _KeptWorkflow(run.row.version, run.workflow, run.saved_states)
+            if run.row.state in ("completed", "cancelled") or kept.tasks > self._kept_tasks_budget:
                 continue
-            self._kept[instance_id] = _KeptWorkflow(run.row.version, run.workflow, run.saved_states)
-            if len(self._kept) > self._workflow_cache_size:
-                self._kept.popitem(last=False)
+            self._kept[instance_id] = kept
+            self._kept_tasks += kept.tasks
+            while self._kept_tasks > self._kept_tasks_budget:
+                self._forget(next(iter(self._kept)))
+
+    def _forget(self, instance_id: str) -> _KeptWorkflow | None:
+        kept = self._kept.pop(instance_id, None)
+        if kept is not None:
+            self._kept_tasks -= kept.tasks
+        return kept
 
     def finish(self, run: InstanceRun) -> None:
         """Save the run, then hand what it threw (signals, messages) to the instances waiting for it."""

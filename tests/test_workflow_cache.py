@@ -54,3 +54,16 @@ def test_a_failed_command_leaves_nothing_of_its_work_in_the_engine(engine):
         completed = [e for e in history.of_instance(session, row.id)
                      if e.kind == "element_completed" and e.element_id == "approve"]
     assert len(completed) == 1
+
+
+def test_kept_workflows_stay_within_their_task_budget_and_the_rest_load_from_the_database(engine):
+    deploy_models(engine, "concurrency_flow.bpmn")
+    small = Engine(engine.db, registry=engine.registry, clock=engine.clock, kept_tasks=40)
+    started = [instances.start(small, "concurrency_flow", business_key=f"B-{n}",
+                               variables={"ticks": 0, "expected_ticks": 1}).instance for n in range(8)]
+    assert 0 < small.kept_tasks <= 40
+    for row in started:  # the ones that were let go load from the database and finish the same
+        events.correlate_message(small, "counter_tick", business_key=row.business_key)
+        tasks.complete(small, _approve_task(small, row.id), {}, actor="clerk")
+        assert instance_row(small, row.id).variables["counted"] == 1
+    assert small.kept_tasks == 0  # finished instances are not kept

@@ -4,7 +4,10 @@ A handler is a plain function `handler(ctx: HandlerContext) -> dict | None`. It 
 `ctx.session`, inside the command's transaction, and never commits: its bookings and the instance's new
 state commit together or not at all. It must be safe to run again (a retried job re-runs it), so it books
 each document under `ctx.booking_key`. Raising `BpmnError` hands a business error to the model's error
-boundary event; any other exception is a technical failure, retried as a job and then an incident.
+boundary event. Raising an `EngineError` with a 4xx status (an `ErpError`, say) refuses the input: when the
+caller of the command supplied it (starting an instance, completing a user task), the whole command is
+refused with that error and nothing is committed; in a job, timer or message it is a failure like any other.
+Any other exception is a technical failure, retried as a job and then an incident.
 """
 
 from __future__ import annotations

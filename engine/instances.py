@@ -36,7 +36,7 @@ def start(
             if earlier is not None:
                 return Started(earlier, created=False)
         run = start_in(engine, session, key, business_key=business_key, variables=variables or {},
-                       actor=actor, idempotency_key=idempotency_key)
+                       actor=actor, idempotency_key=idempotency_key, refuse_bad_input=True)
         return Started(run.row, created=True)
 
     try:
@@ -53,10 +53,11 @@ def start(
 
 def start_in(
     engine: Engine, session: Session, key: str, *, business_key: str | None, variables: dict[str, Any],
-    actor: str | None, idempotency_key: str | None = None,
+    actor: str | None, idempotency_key: str | None = None, refuse_bad_input: bool = False,
 ) -> Any:
     run = engine.new_run(session, latest_process_id(session, key), key, business_key=business_key,
                          variables=variables, actor=actor, idempotency_key=idempotency_key)
+    run.refuse_bad_input = refuse_bad_input
     run.advance()
     engine.finish(run)
     return run

@@ -33,7 +33,7 @@ from sqlalchemy.orm.base import instance_dict
 
 from taktflow.engine import async_continuations, event_subprocesses, history
 from taktflow.engine.definitions.parser import TaktflowServiceTask
-from taktflow.engine.errors import Conflict, NotFound
+from taktflow.engine.errors import Conflict, EngineError, NotFound
 from taktflow.engine.handlers import BpmnError, HandlerContext
 from taktflow.engine.scripting import TaktflowScriptEngine
 from taktflow.engine.stepping import do_engine_steps
@@ -105,6 +105,10 @@ class InstanceRun:
     workflow: BpmnWorkflow
     actor: str | None
     is_new: bool = False
+    # Set by commands whose caller supplied the input (start an instance, complete a user task): a handler that
+    # refuses that input with a 4xx error refuses the whole command, so the caller gets the error and nothing is
+    # committed. Elsewhere (jobs, timers, messages) nobody could correct it, so it is a failure with retries.
+    refuse_bad_input: bool = False
     outgoing: list[Outgoing] = field(default_factory=list)
     # Each task's state as last saved (or loaded): what changed since is this command's history.
     saved_states: dict[uuid.UUID, TaskState] = field(default_factory=dict)
@@ -284,6 +288,11 @@ class InstanceRun:
                 raise
         except BpmnError as err:
             self._bpmn_errors.append((task, err))
+            return None
+        except EngineError as exc:
+            if self.refuse_bad_input and exc.status_code < 500:
+                raise
+            self._failures.append(_Failure(task, exc, "".join(traceback.format_exception(exc))))
             return None
         except Exception as exc:  # noqa: BLE001 - any handler failure becomes a retry job
             self._failures.append(_Failure(task, exc, "".join(traceback.format_exception(exc))))

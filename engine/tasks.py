@@ -263,6 +263,7 @@ def complete(
             raise Conflict(f"task {task_id} is claimed by {row.assignee}")
         values = validate_form(row.form.get("fields", []), variables or {})
         run = engine.load_run(session, row.instance_id, actor)
+        run.refuse_bad_input = True
         task = run.task(task_id)
         if task.state == TaskState.COMPLETED:  # another command won the race for the instance lock
             raise Conflict(f"task {task_id} was completed already")

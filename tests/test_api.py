@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from taktflow.bootstrap import Runtime
 from taktflow.config import Settings
+from taktflow.handlers.erp.errors import ErpError
 from taktflow.web.app import create_app
 from taktflow.web.auth.service import create_token
 from tests.support import MODELS
@@ -94,6 +95,25 @@ def test_start_query_complete_and_history(api):
     assert any(e["kind"] == "element_completed" and e["elementId"] == "review" and e["data"] == {"amount": 3}
                for e in events)
     assert api.get("/api/v1/process-instances/does-not-exist", headers=h).status_code == 404
+
+
+def test_input_a_handler_refuses_answers_422_and_the_task_stays_open(api, registry):
+    @registry.handler("test.book")
+    def book(ctx):
+        if ctx.variables.get("amount", 0) > 10:
+            raise ErpError(f"amount {ctx.variables['amount']} exceeds the open quantity 10")
+        return {"booked": ctx.variables["amount"]}
+
+    _deploy(api, "prepare_then_book.bpmn")
+    h = api.tokens["worker"]
+    instance = api.post("/api/v1/process-definitions/prepare_then_book/start", headers=h).json()
+    [task] = api.get("/api/v1/tasks", params={"processInstanceId": instance["id"]}, headers=h).json()
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 11}}, headers=h)
+    assert r.status_code == 422 and r.json()["detail"] == "amount 11 exceeds the open quantity 10"
+    assert [t["id"] for t in api.get("/api/v1/tasks", params={"processInstanceId": instance["id"]},
+                                      headers=h).json()] == [task["id"]]
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 7}}, headers=h)
+    assert r.status_code == 200 and r.json()["state"] == "completed"
 
 
 def test_messages_signals_external_tasks_and_incidents(api):

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from taktflow.engine import history, instances, jobs
-from taktflow.engine.errors import Conflict
+from taktflow.engine.errors import Conflict, EngineError
 from taktflow.engine.handlers import BpmnError
-from taktflow.engine.store.models import ExternalTask, Incident, Job, UserTask
+from taktflow.engine.store.models import ExternalTask, Incident, Job, ProcessInstance, UserTask
 from tests.support import bookings, deploy_models
 
 
@@ -211,4 +211,31 @@ def test_a_handler_that_commits_is_a_failure_and_its_booking_is_rolled_back(engi
     with engine.db.read() as session:
         job = session.scalar(select(Job))
     assert "tried to commit" in job.last_error
+    assert bookings.count(ledger) == 0
+
+
+def test_a_handler_refusing_the_callers_input_refuses_the_command_elsewhere_it_is_a_failure(
+    engine, registry, ledger, clock
+):
+    @registry.handler("test.book")
+    def book(ctx):
+        bookings.book(ctx.session, ctx.booking_key, ctx.parameters["amount"])
+        if ctx.variables["qty"] > 100:
+            raise EngineError(f"qty {ctx.variables['qty']} is more than one booking may carry")
+        return {"documentNo": "DOC-1"}
+
+    deploy_models(engine, "service_flow.bpmn")
+    # Started by a caller with its input: refused as a whole, no instance and no booking are left.
+    with pytest.raises(EngineError, match="qty 500 is more than"):
+        instances.start(engine, "service_flow", business_key="BIG", variables={"qty": 500})
+    with engine.db.read() as session:
+        assert session.scalars(select(ProcessInstance)).all() == []
+    assert bookings.count(ledger) == 0
+
+    # Started inside another command (a message start, a handler): the same refusal is a failure with retries.
+    row = engine.command(lambda s: instances.start_in(engine, s, "service_flow", business_key="BIG2",
+                                                       variables={"qty": 500}, actor=None)).row
+    with engine.db.read() as session:
+        job = session.scalar(select(Job).where(Job.instance_id == row.id))
+    assert job.kind == "service_task" and "more than one booking may carry" in job.last_error
     assert bookings.count(ledger) == 0

@@ -220,3 +220,24 @@ def test_overpayment_and_bad_orders_are_refused_and_book_nothing(o2c):
     with o2c.read() as s:
         assert s.scalar(select(SalesOrder.id).where(SalesOrder.id != order_id)) is None
         assert len(ledger.list_journal_entries(s, limit=1000)) == before + 2  # goods issue + invoice only
+
+
+def test_shipping_more_than_was_picked_is_refused_at_the_task_and_books_nothing(o2c):
+    e = o2c.engine
+    order_id, _, iid = place_sales_order(e, customer="C-ACME", lines=[{"itemCode": "MR-GLOVES", "quantity": 20}])
+    with o2c.read() as s:
+        entries_before = len(ledger.list_journal_entries(s, limit=1000))
+
+    for shipped, message in (({"MR-GLOVES": 25}, "MR-GLOVES: ship between 0 and 20"),
+                             ({"FG-FRAME": 1}, "FG-FRAME is not on delivery"),
+                             ([20], "ship quantities must be an object")):
+        with pytest.raises(ErpError, match=message):
+            complete(e, iid, "pick_and_ship", {"shipAll": False, "shippedQuantities": shipped})
+
+    # Refused as a whole: the task is still open, nothing was booked, no retry job or incident waits.
+    assert open_tasks(e, iid) == ["pick_and_ship"] and incidents(e, iid) == []
+    with o2c.read() as s:
+        assert len(ledger.list_journal_entries(s, limit=1000)) == entries_before
+        assert s.scalars(select(Delivery.state).where(Delivery.order_id == order_id)).all() == ["ready"]
+    complete(e, iid, "pick_and_ship", {"shipAll": False, "shippedQuantities": {"MR-GLOVES": 20}})
+    assert _order(o2c, order_id).state == "delivered"

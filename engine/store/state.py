@@ -88,8 +88,16 @@ class StateSerializer:
             self.registry._encoder_mode = False
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def to_json_safe(value: Any) -> Any:
     """Task data as plain JSON (for the instance's variables column, history and the API)."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:  # most variables: no encode/decode round trip
+        return value
+    if kind is dict and all(type(k) is str and type(v) in _JSON_SCALARS for k, v in value.items()):
+        return dict(value)
     return json.loads(json.dumps(value, default=_json_default))
 
 

@@ -49,6 +49,7 @@ from taktflow.engine.store.models import (
     UserTask,
 )
 from taktflow.engine.store.state import SERIALIZER_VERSION, JsonView, to_json_safe
+from taktflow.engine.task_tree import prune_finished_chains
 from taktflow.engine.tasks import user_task_row
 
 if TYPE_CHECKING:
@@ -357,6 +358,7 @@ class InstanceRun:
         variables = to_json_safe(self._visible_data(active))
         active_elements = sorted({_task_element(t) for t in active})
         ended_at = self.now if state in ("completed", "cancelled") else None
+        prune_finished_chains(wf)  # after the history of this command was taken from the tree
         blob = self.engine.serializer.dumps_workflow(wf)
 
         if self.is_new:

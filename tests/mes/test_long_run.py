@@ -62,3 +62,29 @@ def test_a_thousand_parts_signalled_one_by_one_complete_the_operation_with_the_m
         assert [(o.machine_count, o.good_qty, o.scrap_qty) for o in operations_of(session, done)] == [
             (PARTS, PARTS - REJECTS, REJECTS), (PARTS - REJECTS, PARTS - REJECTS, 0),
             (PARTS - REJECTS, PARTS - REJECTS, 0)]
+
+
+STOPS = 300  # micro-stops in one run: each is a round of the work-order loop (downtime, wait for resume)
+
+
+def test_hundreds_of_machine_stops_in_one_run_all_become_downtimes_and_the_state_stays_small(plant):
+    from taktflow.handlers.mes.operation.service import downtimes
+
+    wo = process.release(plant.engine, item_code="FG-BRACKET", quantity=3)
+    plant.complete("start_operation")
+    plant.parts("CUT-01", 1)
+    sizes = {}
+    for stop in range(1, STOPS + 1):
+        plant.machine_state("CUT-01", "Held", reason=f"micro-stop {stop}")
+        plant.machine_state("CUT-01", "Execute")
+        if stop in (10, STOPS):
+            sizes[stop] = len(_instance(plant, wo.instance_id)[1])
+    # Finished loop rounds leave the task tree: the stored state does not grow with the stops (before, the
+    # tree grew by every round until the ~150th stop failed and a deeper loop stalled without an error).
+    assert sizes[STOPS] <= sizes[10] * 1.2, sizes
+    plant.parts("CUT-01", 2)  # the run still ends on the released quantity
+    assert plant.open_tasks() == ["confirm_quantities"]
+    with plant.engine.db.read() as session:
+        stops = downtimes(session)
+    assert len(stops) == STOPS and all(d.ended_at is not None for d in stops)
+    assert {d.reason for d in stops} == {f"micro-stop {n}" for n in range(1, STOPS + 1)}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from taktflow.engine import instances, tasks
 from taktflow.engine.store.models import UserTask
+from taktflow.handlers.erp.errors import ErpError
 from taktflow.web.auth.service import create_user
 from tests.support import deploy_models
 
@@ -119,6 +120,26 @@ def test_invalid_form_keeps_input_and_shows_errors_by_field_then_completes(pages
             "amount": 7, "note": "ok", "kind": "b", "urgent": False}
         assert "injected" not in row.variables  # only the model's form fields become variables
     assert sally.get(f"/tasks/{task_id}").status_code == 404
+
+
+def test_a_step_after_the_task_refusing_the_input_is_shown_on_the_form_and_the_task_stays_open(
+    pages, engine, registry
+):
+    @registry.handler("test.book")
+    def book(ctx):
+        if ctx.variables["quantity"] > 20:
+            raise ErpError(f"only 20 are picked, {ctx.variables['quantity']} cannot be shipped")
+        return {"booked": True}
+
+    deploy_models(engine, "prepare_then_book.bpmn")
+    instance_id = instances.start(engine, "prepare_then_book", variables={"quantity": 25}).instance.id
+    ada = pages.login("ada")
+    [task_id] = _rows(ada.get("/inbox?scope=everyone").text)
+    r = ada.post(f"/tasks/{task_id}/complete", data={"csrf_token": ada.csrf})
+    assert r.status_code == 422 and "only 20 are picked, 25 cannot be shipped" in r.text
+    assert _rows(ada.get("/inbox?scope=everyone").text) == [task_id]
+    with engine.db.read() as session:
+        assert instances.get(session, instance_id).active_elements == ["prepare"]
 
 
 def test_inbox_renders_fast_with_many_tasks(pages, engine):

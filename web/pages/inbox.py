@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from taktflow.engine import instances, tasks
-from taktflow.engine.errors import Conflict, InvalidVariables, NotFound
+from taktflow.engine.errors import Conflict, EngineError, InvalidVariables, NotFound
 from taktflow.engine.store.models import UserTask
 from taktflow.web.auth.service import WORK, Principal
 from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, render, require_page, see_other
@@ -186,7 +186,12 @@ async def complete(request: Request, task_id: str, principal: Principal = Depend
     except InvalidVariables as exc:
         errors = {e.field: e.message for e in exc.errors}
         return _task_page(request, principal, task_id, submitted=submitted, errors=errors, status_code=422)
-    except Conflict as exc:
-        return _task_page(request, principal, task_id, submitted=submitted, problem=str(exc), status_code=409)
+    except EngineError as exc:
+        if exc.status_code >= 500:
+            raise
+        # Claimed or completed meanwhile, or a step after the task refused what was entered: said on the form,
+        # with the input kept.
+        return _task_page(request, principal, task_id, submitted=submitted, problem=str(exc),
+                          status_code=exc.status_code)
     label = f"{name} ({business_key})" if business_key else name
     return see_other("/inbox?" + urlencode({"done": label}))

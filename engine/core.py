@@ -5,10 +5,12 @@ saved (as Temporal keeps "sticky" workflow state in its workers): a command on a
 version is the one this process saved last continues from that workflow instead of deserializing the task
 tree. Only what a committed command saved is kept; a command takes its instance out while it runs, so a
 command that fails leaves nothing half-changed behind, and another process's save changes the version.
+Both caches are shared by the threads of a server: one lock guards them (held for dictionary work only).
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -68,6 +70,7 @@ class Engine:
         # 300-line multi-instance ~300): about 40-100 MB whatever the mix.
         self._kept_tasks_budget = kept_tasks
         self._kept_tasks = 0
+        self._lock = threading.Lock()  # guards _specs, _kept and _kept_tasks
         # Extra names visible to model scripts (functions a deployment's scripts may call).
         self.script_globals = dict(script_globals or {})
 
@@ -75,19 +78,22 @@ class Engine:
 
     def specs(self, definition: ProcessDefinition) -> Specs:
         """Parsed specs of a definition, deserialized once per process (they never change)."""
-        cached = self._specs.get(definition.id)
-        if cached is None:
-            cached = self.serializer.specs_from_dict(definition.spec)
-            self._specs[definition.id] = cached
+        with self._lock:
+            cached = self._specs.get(definition.id)
+            if cached is not None:
+                self._specs.move_to_end(definition.id)
+                return cached
+        parsed = self.serializer.specs_from_dict(definition.spec)  # outside the lock: it takes a while
+        with self._lock:
+            cached = self._specs.setdefault(definition.id, parsed)
             if len(self._specs) > self._spec_cache_size:
                 self._specs.popitem(last=False)
-        else:
-            self._specs.move_to_end(definition.id)
         return cached
 
     def specs_of(self, session: Session, definition_id: int) -> Specs:
         """Parsed specs by definition id: from the cache, or read and deserialized once."""
-        cached = self._specs.get(definition_id)
+        with self._lock:
+            cached = self._specs.get(definition_id)
         return cached if cached is not None else self.specs(load_definition(session, definition_id))
 
     @property
@@ -127,18 +133,23 @@ class Engine:
 
     def _keep(self, runs: dict[str, InstanceRun]) -> None:
         """After a commit: keep the workflows the command saved, while their instances can still move."""
-        for instance_id, run in runs.items():
-            self._forget(instance_id)
-            kept = _KeptWorkflow(run.row.version, run.workflow, run.saved_states)
-            if run.row.state in ("completed", "cancelled") or kept.tasks > self._kept_tasks_budget:
-                continue
-            self._kept[instance_id] = kept
-            self._kept_tasks += kept.tasks
-            while self._kept_tasks > self._kept_tasks_budget:
-                self._forget(next(iter(self._kept)))
+        with self._lock:
+            for instance_id, run in runs.items():
+                self._drop(instance_id)
+                kept = _KeptWorkflow(run.row.version, run.workflow, run.saved_states)
+                if run.row.state in ("completed", "cancelled") or kept.tasks > self._kept_tasks_budget:
+                    continue
+                self._kept[instance_id] = kept
+                self._kept_tasks += kept.tasks
+                while self._kept_tasks > self._kept_tasks_budget:
+                    self._drop(next(iter(self._kept)))
 
     def _forget(self, instance_id: str) -> _KeptWorkflow | None:
-        kept = self._kept.pop(instance_id, None)
+        with self._lock:
+            return self._drop(instance_id)
+
+    def _drop(self, instance_id: str) -> _KeptWorkflow | None:
+        kept = self._kept.pop(instance_id, None)  # the caller holds the lock
         if kept is not None:
             self._kept_tasks -= kept.tasks
         return kept

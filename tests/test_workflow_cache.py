@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taktflow.engine import events, history, instances, tasks
 from taktflow.engine.core import Engine
-from taktflow.engine.store.models import UserTask
+from taktflow.engine.store.models import ProcessInstance, UserTask
 from tests.support import deploy_models, instance_row
 
 
@@ -67,3 +69,28 @@ def test_kept_workflows_stay_within_their_task_budget_and_the_rest_load_from_the
         tasks.complete(small, _approve_task(small, row.id), {}, actor="clerk")
         assert instance_row(small, row.id).variables["counted"] == 1
     assert small.kept_tasks == 0  # finished instances are not kept
+
+
+def test_the_threads_of_a_server_share_what_is_kept(engine):
+    deploy_models(engine, "concurrency_flow.bpmn")
+    errors: list[BaseException] = []
+
+    def clerk(n: int) -> None:
+        try:
+            for i in range(15):
+                row = instances.start(engine, "concurrency_flow", business_key=f"T-{n}-{i}",
+                                      variables={"ticks": 0, "expected_ticks": 0}).instance
+                tasks.complete(engine, _approve_task(engine, row.id), {}, actor=f"clerk-{n}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=clerk, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engine.db.read() as session:
+        states = session.scalars(select(ProcessInstance.state)).all()
+    assert states == ["completed"] * 90
+    assert engine.kept_tasks == 0  # every kept workflow was let go when its instance finished

@@ -169,7 +169,8 @@ class Engine:
     # --- transactions --------------------------------------------------------------------------------
 
     def command(self, work: Callable[[Session], T], *, attempts: int = 3) -> T:
-        """Run `work` in one write transaction; a lost race with another command is retried from scratch."""
+        """Run `work` in one write transaction; a lost race with another command, or a connection that broke
+        before the commit (a database restart), is retried from scratch."""
         for attempt in range(1, attempts + 1):
             try:
                 with self.db.write() as session, engine_clock.using(self.clock):
@@ -179,8 +180,8 @@ class Engine:
             except StaleInstance:
                 if attempt == attempts:
                     raise
-            except DBAPIError as exc:
-                if attempt == attempts or not _is_retryable(exc):
+            except DBAPIError as exc:  # a broken COMMIT comes as CommitInDoubt, never retried
+                if attempt == attempts or not (_is_retryable(exc) or exc.connection_invalidated):
                     raise
         raise AssertionError("unreachable")
 

@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+from taktflow.engine.errors import EngineError
 
 WRITE = "taktflow_write"  # execution option marking a session that runs a command
 PING_AFTER_IDLE_S = 1.0  # a pooled connection idle longer than this is pinged before use
@@ -74,6 +76,12 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
 
+class CommitInDoubt(EngineError):
+    """The connection was lost during COMMIT: unlike a failure before it, this one cannot be retried blindly."""
+
+    status_code = 503
+
+
 class Database:
     """One per process: the engine plus session factories for reads and for commands."""
 
@@ -98,9 +106,15 @@ class Database:
             session.connection(execution_options={WRITE: True})
             try:
                 yield session
-                session.commit()
             except BaseException:
                 session.rollback()
+                raise
+            try:
+                session.commit()
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise CommitInDoubt("the database connection broke while the command committed: whether it "
+                                        "took effect is unknown; look before repeating it") from exc
                 raise
 
     def dispose(self) -> None:

@@ -396,7 +396,7 @@ class InstanceRun:
         if self._history:
             history.append(self.session, self._history)
             self._history = []
-        self.saved_states = {t.id: t.state for t in tasks}
+        self.saved_states = {t.id: t.state for t in self._all_tasks()}  # what is left after pruning
         self.is_new = False
         self.session.info.setdefault(SAVED_RUNS, {})[self.row.id] = self
 

@@ -38,7 +38,7 @@ _COMPENSATION: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary(
 
 
 def prune_finished_chains(top: BpmnWorkflow) -> int:
-    """Take completed tasks out of straight completed chains in the instance and its subprocesses; how many."""
+    """Drop dead leaves and splice completed chains in the instance and its subprocesses; how many went."""
     if _uses_compensation(top):
         return 0
     removed = 0
@@ -68,7 +68,8 @@ def _dead_leaf(task: Task, workflow: Any, top: BpmnWorkflow) -> bool:
     if parent is None or parent._state not in (TaskState.COMPLETED, TaskState.CANCELLED):
         return False
     if isinstance(task.task_spec, BoundaryEventJoin):
-        return task._state == TaskState.COMPLETED  # read only by its own threshold check, which is over
+        # Read only by its own threshold check, which is over.
+        return task._state == TaskState.COMPLETED and task is not workflow.last_task
     return task._state == TaskState.CANCELLED and not _kept(task, workflow, top)
 
 

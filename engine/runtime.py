@@ -290,12 +290,9 @@ class InstanceRun:
         except BpmnError as err:
             self._bpmn_errors.append((task, err))
             return None
-        except EngineError as exc:
-            if self.refuse_bad_input and exc.status_code < 500:
-                raise
-            self._failures.append(_Failure(task, exc, "".join(traceback.format_exception(exc))))
-            return None
-        except Exception as exc:  # noqa: BLE001 - any handler failure becomes a retry job
+        except Exception as exc:  # noqa: BLE001 - any other handler failure becomes a retry job
+            if isinstance(exc, EngineError) and exc.status_code < 500 and self.refuse_bad_input:
+                raise  # the caller's input was refused: so is the command
             self._failures.append(_Failure(task, exc, "".join(traceback.format_exception(exc))))
             return None
         if output:

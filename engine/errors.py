@@ -21,6 +21,13 @@ class Conflict(EngineError):
     status_code = 409
 
 
+class CommitInDoubt(EngineError):
+    """The database connection was lost during COMMIT: whether the command took effect is unknown, so unlike a
+    failure before the commit it is not retried."""
+
+    status_code = 503
+
+
 @dataclass(frozen=True)
 class ModelProblem:
     """One finding about a BPMN/DMN model: which element breaks which rule."""

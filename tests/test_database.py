@@ -9,7 +9,8 @@ from sqlalchemy import event, text
 
 from taktflow.engine import instances
 from taktflow.engine.core import Engine
-from taktflow.engine.store.db import CommitInDoubt, Database
+from taktflow.engine.errors import CommitInDoubt
+from taktflow.engine.store.db import Database
 from tests.support import deploy_models
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from taktflow.engine.errors import EngineError
+from taktflow.engine.errors import CommitInDoubt
 
 WRITE = "taktflow_write"  # execution option marking a session that runs a command
 PING_AFTER_IDLE_S = 1.0  # a pooled connection idle longer than this is pinged before use
@@ -74,12 +74,6 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
-
-
-class CommitInDoubt(EngineError):
-    """The connection was lost during COMMIT: unlike a failure before it, this one cannot be retried blindly."""
-
-    status_code = 503
 
 
 class Database:

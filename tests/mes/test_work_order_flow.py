@@ -116,6 +116,26 @@ def test_operation_cannot_start_before_its_predecessor_or_twice(plant):
         assert [o.id for o in operations.dispatch_list(session, "WC-CUT")] == [ops[0].id]
 
 
+def test_a_second_operation_at_a_busy_work_center_is_refused_at_its_start_task_until_the_run_ends(plant):
+    from taktflow.engine.errors import Conflict
+
+    first = process.release(plant.engine, item_code="FG-BRACKET", quantity=2)
+    second = process.release(plant.engine, item_code="FG-BRACKET", quantity=2)
+    plant.complete("start_operation", instance_id=first.instance_id)
+    with pytest.raises(Conflict, match=r"work center WC-CUT is running operation WO-\d+/10"):
+        plant.complete("start_operation", instance_id=second.instance_id)
+    plant.task("start_operation", second.instance_id)  # still open: nothing of the refused start was kept
+
+    plant.parts("CUT-01", 2)  # the first run ends on its quantity; it runs until its quantities are confirmed
+    with pytest.raises(Conflict, match="is running operation"):
+        plant.complete("start_operation", instance_id=second.instance_id)
+    plant.complete("confirm_quantities", {"goodQuantity": 2}, instance_id=first.instance_id)
+    plant.complete("start_operation", instance_id=second.instance_id)
+    with plant.engine.db.read() as session:
+        [cut, _, _] = operations_of(session, plant.work_order(second.number))
+        assert (cut.state, cut.machine_code) == ("running", "CUT-01")
+
+
 def test_component_shortage_buys_per_supplier_waits_for_the_receipt_and_rechecks_hourly(plant):
     from sqlalchemy import select
 

@@ -90,12 +90,19 @@ def variables_of(session: Session, op: Operation) -> dict[str, Any]:
 
 
 def start(session: Session, op: Operation, *, operator: str | None, now: datetime, machine: str | None = None) -> None:
-    """Start a queued operation. Refused while its predecessor is not done or when it is not queued."""
+    """Start a queued operation. Refused while its predecessor is not done, when it is not queued, and while
+    another operation runs at its work center (the machines run one job at a time)."""
     before = predecessor(session, op)
     if before is not None and before.state != "done":
         raise Conflict(f"operation {op.number} cannot start: operation {before.number} is {before.state}")
     if op.state != "queued":
         raise Conflict(f"operation {op.number} is {op.state}: only a queued operation can be started")
+    running = session.scalar(select(Operation).where(
+        Operation.work_center_id == op.work_center_id, Operation.state == "running", Operation.id != op.id,
+    ).limit(1))
+    if running is not None:
+        raise Conflict(f"operation {op.number} cannot start: work center {op.work_center.code} is running "
+                       f"operation {running.number}")
     machines = [m.code for m in op.work_center.machines]
     if machine is not None and machine not in machines:
         raise MesError(f"machine {machine} is not part of work center {op.work_center.code}")

@@ -19,7 +19,7 @@ from sqlalchemy import event, func, select
 from bench.common import book_line, engine_for, step
 from taktflow.engine import instances, tasks
 from taktflow.engine.core import Engine
-from taktflow.engine.definitions.service import latest_process
+from taktflow.engine.definitions.service import latest_process_id
 from taktflow.engine.store.db import WRITE
 from taktflow.engine.store.models import InstanceState, UserTask
 
@@ -50,7 +50,7 @@ class RawSpiff:
 
     def __init__(self, engine: Engine, key: str) -> None:
         with engine.db.read() as session:
-            self.spec, self.subprocess_specs = engine.specs(latest_process(session, key))
+            self.spec, self.subprocess_specs = engine.specs_of(session, latest_process_id(session, key))
         self.script_engine = RawScriptEngine()
 
     def run(self, variables: dict[str, Any], completion: dict[str, Any]) -> BpmnWorkflow:
@@ -76,13 +76,18 @@ def run_engine_order(engine: Engine, i: int, key: str = O2C, variables: dict[str
     return row.id
 
 
+def _warm_up(engine: Engine, raw: RawSpiff) -> None:
+    """Both sides run 20 orders first: caches, the connection pool and imports are warm when timing starts."""
+    for i in range(20):
+        run_engine_order(engine, -i - 1)
+        raw.run(order(i), {"approved": True})
+
+
 def throughput(url: str, instances_count: int = 300, block: int = 50) -> dict[str, float]:
     """Instances/s of the engine and of raw SpiffWorkflow, measured in alternating blocks (fair under noise)."""
     engine = engine_for(url, O2C_MODEL)
     raw = RawSpiff(engine, O2C)
-    for i in range(20):  # warm both up: caches, connection pool, imports
-        run_engine_order(engine, -i - 1)
-        raw.run(order(i), {"approved": True})
+    _warm_up(engine, raw)
     engine_s = raw_s = 0.0
     done = 0
     while done < instances_count:
@@ -143,9 +148,7 @@ def database_floor(url: str, instances_count: int = 300) -> dict[str, float]:
     highest engine ratio there is on this machine for them."""
     engine = engine_for(url, O2C_MODEL)
     raw = RawSpiff(engine, O2C)
-    for i in range(20):
-        run_engine_order(engine, -i - 1)
-        raw.run(order(i), {"approved": True})
+    _warm_up(engine, raw)
     transactions = record_statements(engine)
 
     def replay() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from taktflow.engine import instances, jobs, tasks
 from taktflow.engine.definitions import cron
-from taktflow.engine.definitions.service import ModelFile, latest_process
+from taktflow.engine.definitions.service import ModelFile, latest_process_id
 from taktflow.engine.errors import InvalidModel
 from taktflow.engine.store.models import Job
 from tests.support import complete_user_task, deploy_models, instance_row, model, open_user_tasks
@@ -76,7 +76,7 @@ def test_call_activity_passes_only_mapped_variables_in_and_out(engine):
 def test_call_activity_binding_is_kept_and_a_bad_mapping_is_refused(engine):
     deploy_models(engine, model(CAMUNDA + "camunda_ship_order.bpmn"), model(CAMUNDA + "camunda_call_mappings.bpmn"))
     with engine.db.read() as session:
-        spec, _ = engine.specs(latest_process(session, "camunda_fulfilment"))
+        spec, _ = engine.specs_of(session, latest_process_id(session, "camunda_fulfilment"))
     ship = spec.task_specs["ship"]
     assert ship.binding == {"calledElementBinding": "latest"}
     assert [m.get("source") or m.get("sourceExpression") for m in ship.camunda_in] == ["orderNo", "(qty * 2)"]

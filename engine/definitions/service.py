@@ -264,10 +264,6 @@ def _raise_errors(problems: list[ModelProblem]) -> None:
 # --- reading ---------------------------------------------------------------------------------------------
 
 
-def latest_process(session: Session, key: str) -> ProcessDefinition:
-    return session.get_one(ProcessDefinition, latest_process_id(session, key))
-
-
 def latest_process_id(session: Session, key: str) -> int:
     """The id of the latest version of a process: what every start reads (one indexed column, no ORM object)."""
     definition_id = session.connection().execute(_LATEST_PROCESS_ID, {"key": key}).scalar()

@@ -32,6 +32,7 @@ from taktflow.handlers.erp.stock import service as stock
 from taktflow.handlers.mes.genealogy import service as genealogy
 from taktflow.handlers.mes.operation import service as operations
 from taktflow.handlers.mes.operation.models import Operation
+from taktflow.handlers.mes.scheduling import service as scheduling
 from taktflow.handlers.mes.work_center.models import WorkCenter
 from taktflow.handlers.mes.work_center.service import work_center_by_code
 from taktflow.handlers.mes.work_order import service as work_orders
@@ -198,9 +199,13 @@ def _board_context(session: Session, principal: Principal, code: str) -> dict[st
 
 @router.get("/work-centers/{code}")
 def board_page(request: Request, code: str, principal: Principal = Depends(require_page(WORK))) -> Response:
-    with get_engine(request).db.read() as session:
+    engine = get_engine(request)
+    with engine.db.read() as session:
         context = _board_context(session, principal, code)
-        return render(request, "mes/board.html", {**context, "message": request.query_params.get("msg")})
+        # The schedule's reschedule offer for this work center (read from the data, like everything here).
+        offer = {"schedule": scheduling.latest_schedule(session), "reasons": scheduling.reschedule_reasons(
+            session, engine.clock.now(), work_center=code)}
+        return render(request, "mes/board.html", {**context, **offer, "message": request.query_params.get("msg")})
 
 
 async def _operation_action(request: Request, principal: Principal, operation_id: int, element: str,

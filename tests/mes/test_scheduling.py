@@ -115,6 +115,7 @@ def test_alternative_machines_share_the_work_and_a_stopped_machine_offers_a_resc
     again = schedule(api)  # the stopped machine gets nothing new
     assert again["makespanMinutes"] == 120
     assert {op["machine"] for op in again["operations"]} == {"ALT-1"}
+    assert api.get("/api/v1/schedules/latest").json()["rescheduleReasons"] == []  # planned around it
 
 
 def test_weighted_tardiness_runs_the_urgent_order_first(engine, api):
@@ -148,6 +149,15 @@ def test_a_started_operation_stays_at_its_actual_start_on_reschedule(engine, api
     assert minutes(plan[op_id]["plannedEnd"], plan[op_id]["plannedStart"]) == 60
     other = next(op for op in result["operations"] if op["workOrder"] == second)
     assert other["plannedStart"] >= plan[op_id]["plannedEnd"]
+    assert api.get("/api/v1/schedules/latest").json()["rescheduleReasons"] == []
+
+    clock.advance(minutes=50)  # 77 minutes after the start: it should have ended at 67
+    assert api.get("/api/v1/schedules/latest").json()["rescheduleReasons"] == [
+        f"operation {first}/10 runs past its planned end 2026-01-05 09:07"]
+    late = {op["operationId"]: op for op in schedule(api)["operations"]}
+    # Still running: planned to end a minute from now, the next order after it.
+    assert datetime.fromisoformat(late[op_id]["plannedEnd"]) == engine.clock.now() + timedelta(minutes=1)
+    assert datetime.fromisoformat(late[op_id]["plannedStart"]) == started
 
 
 def test_the_dispatch_list_follows_the_latest_schedule(engine, api):

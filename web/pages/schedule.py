@@ -85,7 +85,7 @@ def gantts(session: Session, schedule: Schedule, now: datetime) -> tuple[list[Ga
     ticks = []
     at = first
     while at <= end:
-        if at >= begin:
+        if at >= begin and x(at) < WIDTH - 60:  # the last label would be cut off at the right edge
             ticks.append((x(at), at.strftime("%a %H:%M" if step < 1440 else "%a %d %b")))
         at += timedelta(minutes=step)
     now_x = x(now) if begin <= now <= end else None

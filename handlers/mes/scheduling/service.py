@@ -195,10 +195,9 @@ def _minutes_from(start: datetime, at: datetime) -> int:
     return math.floor((at - start).total_seconds() / 60)
 
 
-def down_machines(session: Session) -> dict[str, str]:
-    """Machines whose PackML state is Stopped, Aborted or Held: code → state name."""
-    return {d.id: State(d.state).name.title() for d in session.scalars(
-        select(Device).where(Device.state.in_([int(s) for s in DOWN_STATES])))}
+def down_machines(session: Session) -> dict[str, Device]:
+    """Machines whose PackML state is Stopped, Aborted or Held, by code."""
+    return {d.id: d for d in session.scalars(select(Device).where(Device.state.in_([int(s) for s in DOWN_STATES])))}
 
 
 def gather(session: Session, start: datetime) -> Inputs:
@@ -355,10 +354,12 @@ def reschedule_reasons(session: Session, now: datetime, *, work_center: str | No
     rows = [(p, op) for p, op in operations_of(session, schedule)
             if work_center is None or op.work_center.code == work_center]
     down = down_machines(session)
-    for machine, state in sorted(down.items()):
+    for machine, device in sorted(down.items()):
+        if device.state_since is not None and device.state_since < schedule.created_at:
+            continue  # down already when the schedule was made: it planned around it
         waiting = [op for p, op in rows if p.machine_code == machine and op.state in ("planned", "queued")]
         if waiting:
-            reasons.append(f"machine {machine} is {state}: {len(waiting)} planned operation"
+            reasons.append(f"machine {machine} is {State(device.state).name.title()}: {len(waiting)} planned operation"
                            f"{'s' if len(waiting) != 1 else ''} wait for it")
     for p, op in rows:
         if op.state in TO_PLAN and p.planned_end < now:

@@ -99,6 +99,9 @@ def test_setup_time_adds_to_the_operation(engine, api):
     load(engine, [[("WC-S", 20)]], setup_minutes=25)
     [op] = schedule(api)["operations"]
     assert minutes(op["plannedEnd"], op["plannedStart"]) == 45
+    load(engine, [[("WC-S", 10), ("WC-S", 10)]], prefix="NEW")  # released after the schedule was made
+    assert api.get("/api/v1/schedules/latest").json()["rescheduleReasons"] == [
+        "2 operations to run are not in the schedule"]
 
 
 def test_alternative_machines_share_the_work_and_a_stopped_machine_offers_a_reschedule(engine, api):

@@ -202,16 +202,20 @@ def down_machines(session: Session) -> dict[str, Device]:
 
 def gather(session: Session, start: datetime) -> Inputs:
     """The operations still to run of every active work order, as the solver's problem."""
-    orders = list(session.scalars(select(WorkOrder).where(WorkOrder.state.in_(ACTIVE_ORDERS))
-                                  .order_by(WorkOrder.id)))
+    open_ops = list(session.scalars(select(Operation).join(WorkOrder, WorkOrder.id == Operation.work_order_id).where(
+        WorkOrder.state.in_(ACTIVE_ORDERS), Operation.state.in_(TO_PLAN)).order_by(WorkOrder.id, Operation.seq)))
+    by_order: dict[int, list[Operation]] = {}
+    for op in open_ops:
+        by_order.setdefault(op.work_order_id, []).append(op)
+    steps = {r.id: r for r in session.scalars(select(RoutingOperation).where(
+        RoutingOperation.id.in_({op.routing_operation_id for op in open_ops})))} if open_ops else {}
     down = down_machines(session)
     windows: dict[str, list[tuple[int, int]]] = {}
     machines_of: dict[int, list[str]] = {}
     jobs: list[solver.Job] = []
     operations: dict[int, Operation] = {}
-    for wo in orders:
-        ops = list(session.scalars(select(Operation).where(Operation.work_order_id == wo.id,
-                                                           Operation.state.in_(TO_PLAN)).order_by(Operation.seq)))
+    for ops in by_order.values():
+        wo = ops[0].work_order
         tasks: list[solver.Task] = []
         for op in ops:
             wc = op.work_center
@@ -225,7 +229,7 @@ def gather(session: Session, start: datetime) -> Inputs:
                     windows[code] = stretch
                 machines_of[wc.id] = codes
             codes = machines_of[wc.id]
-            step = session.get(RoutingOperation, op.routing_operation_id)
+            step = steps[op.routing_operation_id]
             task = solver.Task(key=op.id, label=op.number, work_center=wc.code,
                                duration=planned_minutes(session, op, step),
                                machines=[c for c in codes if c not in down] or codes)
@@ -236,8 +240,6 @@ def gather(session: Session, start: datetime) -> Inputs:
                 task.fixed_end = max(task.fixed_start + task.duration, 1)
             tasks.append(task)
             operations[op.id] = op
-        if not tasks:
-            continue
         due = None
         if wo.due_date is not None:
             due = _minutes_from(start, datetime.combine(wo.due_date + timedelta(days=1), time(), tzinfo=UTC))
@@ -364,14 +366,15 @@ def reschedule_reasons(session: Session, now: datetime, *, work_center: str | No
     for p, op in rows:
         if op.state in TO_PLAN and p.planned_end < now:
             reasons.append(f"operation {op.number} runs past its planned end {p.planned_end:%Y-%m-%d %H:%M}")
-    planned = {p.operation_id for p in schedule.operations}
+    planned = select(PlannedOperation.operation_id).where(PlannedOperation.schedule_id == schedule.id)
     stmt = select(func.count()).select_from(Operation).join(WorkOrder, WorkOrder.id == Operation.work_order_id).where(
-        WorkOrder.state.in_(ACTIVE_ORDERS), Operation.state.in_(TO_PLAN), Operation.id.not_in(planned or [0]))
+        WorkOrder.state.in_(ACTIVE_ORDERS), Operation.state.in_(TO_PLAN), Operation.id.not_in(planned))
     if work_center is not None:
         stmt = stmt.where(Operation.work_center_id == work_center_by_code(session, work_center).id)
     unplanned = session.scalar(stmt) or 0
     if unplanned:
-        reasons.append(f"{unplanned} operation{'s' if unplanned != 1 else ''} to run are not in the schedule")
+        reasons.append(f"{unplanned} operation{'s' if unplanned != 1 else ''} to run "
+                       f"{'are' if unplanned != 1 else 'is'} not in the schedule")
     return reasons
 
 

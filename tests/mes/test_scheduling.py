@@ -205,6 +205,10 @@ def test_confirmed_run_times_update_the_planned_time_for_the_next_schedule(engin
         # Exponential moving average from the ideal 60 s toward the actual 120 s: 60 + 0.3 × 60 = 78 s.
         assert learned.seconds_per_unit == Decimal(78)
         assert learned.samples == 1
+    times = api.get("/api/v1/routing-times").json()
+    assert datetime.fromisoformat(times[0].pop("updatedAt")) == engine.clock.now()
+    assert times == [{"itemCode": "L-J1", "seq": 10, "workCenter": "WC-L", "idealCycleSeconds": 60,
+                      "plannedSecondsPerUnit": 78, "samples": 1}]
     # A second order of the same item now plans 10 × 78 s = 13 minutes.
     engine.command(lambda s: _release_again(s, "L-J1", engine))
     result = schedule(api)

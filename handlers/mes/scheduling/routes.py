@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from taktflow.engine.core import Engine
+from taktflow.handlers.mes.common import as_number
 from taktflow.handlers.mes.scheduling import service
 from taktflow.handlers.mes.scheduling.models import Calendar
 from taktflow.web.api.deps import get_engine, require
@@ -76,6 +77,19 @@ def read_schedule(schedule_id: int, engine: Engine = Depends(get_engine),
                   _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         return service.schedule_out(session, service.get_schedule(session, schedule_id))
+
+
+@router.get("/routing-times")
+def routing_times(engine: Engine = Depends(get_engine),
+                  _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
+    """The planned run time per unit of every routing step the schedule uses: learned from confirmed operations
+    (exponential moving average), else the ideal cycle time."""
+    with engine.db.read() as session:
+        return [{"itemCode": step.routing.item_code, "seq": step.seq, "workCenter": step.work_center.code,
+                 "idealCycleSeconds": as_number(step.ideal_cycle_seconds),
+                 "plannedSecondsPerUnit": as_number(learned.seconds_per_unit if learned else step.ideal_cycle_seconds),
+                 "samples": learned.samples if learned else 0, "updatedAt": learned.updated_at if learned else None}
+                for step, learned in service.routing_times(session)]
 
 
 @router.get("/calendars")

@@ -177,6 +177,13 @@ def learn_run_time(session: Session, step: RoutingOperation, *, run_seconds: Dec
     return row
 
 
+def routing_times(session: Session) -> list[tuple[RoutingOperation, RoutingTime | None]]:
+    """Every routing step with what was learned of it (None: planned at its ideal cycle time so far)."""
+    learned = {r.routing_operation_id: r for r in session.scalars(select(RoutingTime))}
+    steps = session.scalars(select(RoutingOperation).order_by(RoutingOperation.routing_id, RoutingOperation.seq))
+    return [(step, learned.get(step.id)) for step in steps]
+
+
 def planned_minutes(session: Session, op: Operation, step: RoutingOperation) -> int:
     seconds = step.setup_minutes * 60 + op.input_qty * planned_seconds_per_unit(session, step)
     return max(math.ceil(seconds / 60), 1)

@@ -42,6 +42,8 @@ def test_gantt_per_work_center_after_making_a_schedule(pages, engine):
     assert f"{first}/10" in made.text and f"{second}/20" in made.text
     assert 'data-kpi="makespan">60 min' in made.text  # WC-B has 60 minutes of work: the optimum
 
+    board = ada.get("/mes/work-centers/WC-B").text  # the dispatch board shows where the schedule puts each card
+    assert re.search(rf'{second}/10</a>.*?Planned [^<]* – \d\d:\d\d on WC-B-M1', board, re.S)
     page = sally.get("/mes/schedule")  # a worker reads it but cannot make one
     assert 'id="gantt-WC-A"' in page.text and "Make a schedule" not in page.text
     assert sally.post("/mes/schedule", data={"csrf_token": sally.csrf}).status_code == 403

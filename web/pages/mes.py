@@ -175,6 +175,7 @@ def _board(session: Session, principal: Principal, wc: WorkCenter) -> dict[str, 
                              operations.startable(session, op), refusal))
     return {"wc": wc, "running": [r for r in rows if r.op.state in RUNNING],
             "queued": [r for r in rows if r.op.state not in RUNNING],
+            "planned": scheduling.planned_by_operation(session, [op.id for op in ops]),
             "done": recently_finished(session, wc), "machines": [m.code for m in wc.machines]}
 
 

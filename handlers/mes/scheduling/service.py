@@ -314,6 +314,15 @@ def latest_schedule(session: Session) -> Schedule | None:
     return session.get(Schedule, schedule_id) if schedule_id is not None else None
 
 
+def planned_by_operation(session: Session, operation_ids: Iterable[int]) -> dict[int, PlannedOperation]:
+    """Where the latest schedule plans these operations (those it plans)."""
+    latest, ids = latest_schedule_id(session), list(operation_ids)
+    if latest is None or not ids:
+        return {}
+    return {p.operation_id: p for p in session.scalars(select(PlannedOperation).where(
+        PlannedOperation.schedule_id == latest, PlannedOperation.operation_id.in_(ids)))}
+
+
 def operations_of(session: Session, schedule: Schedule) -> list[tuple[PlannedOperation, Operation]]:
     ops = {op.id: op for op in session.scalars(select(Operation).where(
         Operation.id.in_([p.operation_id for p in schedule.operations])))}

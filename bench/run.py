@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench import engine_bench, http_bench, inbox_bench
+from bench import engine_bench, http_bench, inbox_bench, scheduling_bench
 from bench.common import fresh_database
 from bench.table import render
 
@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     step("device signals, 2 servers (PostgreSQL)")
     with fresh_database("postgresql", pg, tmp) as url:
         details["signals"] = http_bench.device_signals(url, Path(tempfile.mkdtemp(dir=tmp)), 50 if quick else 300)
+    step("job-shop scheduling: public instances through POST /api/v1/schedules (CP-SAT) and greedy")
+    details["scheduling"] = scheduling_bench.job_shop(pg, tmp, quick=quick)
     rss_count = 2_000 if quick else 100_000
     step(f"server RSS over {rss_count} straight-through instances (SQLite)")
     details["rss"] = rss_after(rss_count, tmp, pg)
@@ -116,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         "signals_per_s": details["signals"]["per_s"],
         "signal_latency_p99_ms": details["signals"]["p99"],
         "rss_mb_after_100k": details["rss"]["peak_rss_mb"],
+        # Makespan ÷ best known: ft10 (10×10, 10 s), la36 (15×15, 30 s), the worst of ft06 and la01-la05.
+        **{f"sched_ratio_{name}": details["scheduling"][name]["ratio"] for name in ("ft10", "la36")
+           if name in details["scheduling"]},
+        "sched_ratio_small_worst": max(v["ratio"] for k, v in details["scheduling"].items() if k in (
+            "ft06", "la01", "la02", "la03", "la04", "la05")),
         "machine": details["machine"],
     }
     out = args.out if not quick else tmp / "results.json"

@@ -66,6 +66,21 @@ def render(results: dict[str, Any], details: dict[str, Any] | None = None) -> st
                f"{d.get('rss', {}).get('rss_mb_after_100000')} MB after 100 000; "
                f"{d.get('rss', {}).get('instances_per_s')} instances/s, SQLite")),
     ]
+    sched = d.get("scheduling", {})
+
+    def schedule_detail(*names: str) -> str:
+        return extra("; ".join(
+            f"{n} {sched[n]['makespan']} vs {sched[n]['best_known']}, {sched[n]['status']} in "
+            f"{sched[n]['solve_seconds']} s, greedy {sched[n]['greedy_ratio']}" for n in names if n in sched))
+
+    rows += [
+        (title, results[key], schedule_detail(*names)) for title, key, names in (
+            ("Job-shop makespan ÷ best known, ft10 10×10 within 10 s, through the API (goal ≤ 1.02)",
+             "sched_ratio_ft10", ("ft10",)),
+            ("Job-shop makespan ÷ best known, la36 15×15 within 30 s (goal ≤ 1.05)", "sched_ratio_la36", ("la36",)),
+            ("Job-shop makespan ÷ best known, worst of ft06 and la01-la05 (10 s each)", "sched_ratio_small_worst",
+             ("ft06", "la01", "la02", "la03", "la04", "la05")),
+        ) if key in results]
     lines = ["| Measure | Result | Detail |", "|---|---:|---|"]
     lines += [f"| {name} | {value} | {detail.strip(' ()')} |" for name, value, detail in rows]
     m = results["machine"]

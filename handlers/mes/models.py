@@ -5,6 +5,15 @@ from taktflow.handlers.mes.genealogy.models import LotLink
 from taktflow.handlers.mes.operation.models import Alert, Downtime, Operation
 from taktflow.handlers.mes.quality.models import Inspection
 from taktflow.handlers.mes.routing.models import Routing, RoutingOperation
+from taktflow.handlers.mes.scheduling.models import (
+    Calendar,
+    Holiday,
+    PlannedOperation,
+    RoutingTime,
+    Schedule,
+    Shift,
+    WorkCenterCalendar,
+)
 from taktflow.handlers.mes.work_center.models import Machine, WorkCenter
 from taktflow.handlers.mes.work_order.models import (
     MaterialIssue,
@@ -13,6 +22,6 @@ from taktflow.handlers.mes.work_order.models import (
     WorkOrder,
 )
 
-__all__ = ["Alert", "Bom", "BomLine", "Downtime", "Inspection", "LotLink", "Machine", "MaterialIssue",
-           "MaterialRequirement", "Operation", "ProcurementRequest", "Routing", "RoutingOperation", "WorkCenter",
-           "WorkOrder"]
+__all__ = ["Alert", "Bom", "BomLine", "Calendar", "Downtime", "Holiday", "Inspection", "LotLink", "Machine",
+           "MaterialIssue", "MaterialRequirement", "Operation", "PlannedOperation", "ProcurementRequest", "Routing",
+           "RoutingOperation", "RoutingTime", "Schedule", "Shift", "WorkCenter", "WorkCenterCalendar", "WorkOrder"]

@@ -32,6 +32,7 @@ from taktflow.handlers.erp.stock import service as stock
 from taktflow.handlers.mes.genealogy import service as genealogy
 from taktflow.handlers.mes.operation import service as operations
 from taktflow.handlers.mes.operation.models import Operation
+from taktflow.handlers.mes.scheduling import service as scheduling
 from taktflow.handlers.mes.work_center.models import WorkCenter
 from taktflow.handlers.mes.work_center.service import work_center_by_code
 from taktflow.handlers.mes.work_order import service as work_orders
@@ -174,6 +175,7 @@ def _board(session: Session, principal: Principal, wc: WorkCenter) -> dict[str, 
                              operations.startable(session, op), refusal))
     return {"wc": wc, "running": [r for r in rows if r.op.state in RUNNING],
             "queued": [r for r in rows if r.op.state not in RUNNING],
+            "planned": scheduling.planned_by_operation(session, [op.id for op in ops]),
             "done": recently_finished(session, wc), "machines": [m.code for m in wc.machines]}
 
 
@@ -198,9 +200,13 @@ def _board_context(session: Session, principal: Principal, code: str) -> dict[st
 
 @router.get("/work-centers/{code}")
 def board_page(request: Request, code: str, principal: Principal = Depends(require_page(WORK))) -> Response:
-    with get_engine(request).db.read() as session:
+    engine = get_engine(request)
+    with engine.db.read() as session:
         context = _board_context(session, principal, code)
-        return render(request, "mes/board.html", {**context, "message": request.query_params.get("msg")})
+        # The schedule's reschedule offer for this work center (read from the data, like everything here).
+        offer = {"schedule": scheduling.latest_schedule(session), "reasons": scheduling.reschedule_reasons(
+            session, engine.clock.now(), work_center=code)}
+        return render(request, "mes/board.html", {**context, **offer, "message": request.query_params.get("msg")})
 
 
 async def _operation_action(request: Request, principal: Principal, operation_id: int, element: str,

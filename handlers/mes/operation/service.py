@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 from taktflow.engine.errors import Conflict, NotFound
@@ -26,6 +26,8 @@ from taktflow.handlers.mes import books
 from taktflow.handlers.mes.common import ZERO, MesError, as_number, money, qty, quantity_of
 from taktflow.handlers.mes.operation.models import Alert, Downtime, Operation
 from taktflow.handlers.mes.routing.models import RoutingOperation
+from taktflow.handlers.mes.scheduling import service as scheduling
+from taktflow.handlers.mes.scheduling.models import PlannedOperation
 from taktflow.handlers.mes.work_center.models import Machine
 from taktflow.handlers.mes.work_center.service import work_center_by_code
 from taktflow.handlers.mes.work_order import service as work_orders
@@ -149,6 +151,8 @@ def confirm(
     step = step_of(session, op)
     hours = seconds / 3600 + (step.setup_minutes / 60 if first_round else ZERO)
     op.run_seconds += seconds
+    scheduling.learn_run_time(session, step, run_seconds=seconds, units=good_q + scrap_q, first_round=first_round,
+                              now=now)
     cost = money(hours * op.work_center.hourly_cost)
     wo = op.work_order
     if cost:
@@ -285,14 +289,19 @@ _ORDER = {"running": 0, "queued": 1, "confirmed": 0, "planned": 2, "done": 3, "s
 
 def dispatch_list(session: Session, work_center: str, *, include_done: bool = True) -> list[Operation]:
     """The work center's operations: running (and awaiting inspection), queued, waiting for their
-    predecessor, done — each group by priority (higher first), then by when it was queued."""
+    predecessor, done — each group by planned start in the latest schedule (operations it does not plan
+    last), then by priority (higher first), then by when it was queued."""
     wc = work_center_by_code(session, work_center)
-    stmt = select(Operation).join(WorkOrder, WorkOrder.id == Operation.work_order_id).where(
+    stmt = select(Operation).join(WorkOrder, WorkOrder.id == Operation.work_order_id).outerjoin(
+        PlannedOperation, and_(PlannedOperation.operation_id == Operation.id,
+                               PlannedOperation.schedule_id == scheduling.latest_schedule_id(session))).where(
         Operation.work_center_id == wc.id, WorkOrder.state.not_in(("cancelled",)))
     if not include_done:
         stmt = stmt.where(Operation.state.not_in(("done", "scrapped", "skipped")))
     rank = case(_ORDER, value=Operation.state, else_=5)
-    return list(session.scalars(stmt.order_by(rank, Operation.priority.desc(), Operation.queued_at, Operation.id)))
+    unplanned = case((PlannedOperation.planned_start.is_(None), 1), else_=0)
+    return list(session.scalars(stmt.order_by(rank, unplanned, PlannedOperation.planned_start,
+                                              Operation.priority.desc(), Operation.queued_at, Operation.id)))
 
 
 def startable(session: Session, op: Operation) -> bool:

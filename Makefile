@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-BETSY ?= ../shared/conformance/betsy
+BETSY ?= $(or $(TAKTFLOW_BETSY_DIR),../shared/conformance/betsy)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -24,7 +24,7 @@ run: $(VENV)/.installed assets
 	TAKTFLOW_DATABASE_URL=$${TAKTFLOW_DATABASE_URL:-sqlite:///taktflow.db} $(BIN)/taktflow serve --demo --simulate-plant --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed assets
-	scripts/test.sh
+	TAKTFLOW_BETSY_DIR=$(BETSY) scripts/test.sh
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

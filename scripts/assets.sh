@@ -19,4 +19,7 @@ cp -r node_modules/dmn-js/dist/assets "$vendor/dmn-js/"
 node_modules/.bin/esbuild web/static/src/modeler.js --bundle --minify --format=iife --log-level=warning \
   --outfile="$vendor/taktflow-modeler.js"
 cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css "$vendor/"
+# /docs serves Swagger UI from here, so the API reference works without a CDN (offline plants).
+mkdir -p "$vendor/swagger-ui"
+cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,favicon-32x32.png,oauth2-redirect.html} "$vendor/swagger-ui/"
 echo "assets: $(find "$vendor" -type f | wc -l) files in $vendor"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -157,3 +159,16 @@ def test_openapi_documents_the_api(api):
     spec = api.get("/openapi.json").json()
     assert "/api/v1/process-definitions/{key}/start" in spec["paths"]
     assert api.get("/docs").status_code == 200
+
+
+def test_api_docs_load_only_local_assets(api):
+    """/docs must work in a plant without internet: every script, stylesheet and icon comes from /static."""
+    page = api.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets), assets
+    for asset in assets:
+        assert asset.startswith("/static/"), f"/docs loads {asset} from outside the server"
+        assert api.get(asset).status_code == 200, asset
+    assert "'/openapi.json'" in page.text or '"/openapi.json"' in page.text
+    assert api.get("/redoc").status_code == 404  # ReDoc would need a CDN

@@ -1,7 +1,8 @@
 """The betsy conformance harness, run on a small suite built from real betsy models.
 
-The models are read from ../shared/conformance/betsy at test time (licence: they may not be copied into
-the repository). The harness makes its own SQLite database, so these tests do not use the `backend`
+The models are read from ../shared/conformance/betsy (or TAKTFLOW_BETSY_DIR) at test time (licence: they
+may not be copied into the repository), so the module carries the `betsy` marker: `make test` runs it where
+the suite is found. The harness makes its own SQLite database, so these tests do not use the `backend`
 fixtures and run once, not per database.
 """
 
@@ -27,6 +28,7 @@ MODELS = {
 }
 CONSTRAINT = "bpmn_constraints/EXT002/EXT002_1_Fail_duplicate_ID.bpmn"
 SUMMARY_KEYS = {"cases", "passed", "invalid_models", "invalid_refused"}
+pytestmark = pytest.mark.betsy
 
 
 @pytest.fixture(scope="module")

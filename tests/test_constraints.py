@@ -38,11 +38,13 @@ ACCEPTED_DIALECT: dict[str, str] = {}
 def _constraint_models() -> list:
     root = BETSY / "bpmn_constraints"
     if not root.is_dir():
-        return [pytest.param(None, None, id="betsy-suite-missing")]
+        return [pytest.param(None, None, id="betsy-suite-missing", marks=pytest.mark.betsy)]
     params = []
     for path in sorted(root.glob("*/*.bpmn")):
         key = f"{path.parent.name}/{path.name}"
-        marks = [pytest.mark.xfail(reason=ACCEPTED_DIALECT[key], strict=True)] if key in ACCEPTED_DIALECT else []
+        marks = [pytest.mark.betsy]
+        if key in ACCEPTED_DIALECT:
+            marks.append(pytest.mark.xfail(reason=ACCEPTED_DIALECT[key], strict=True))
         params.append(pytest.param(path.parent.name, path, id=key, marks=marks))
     return params
 
@@ -54,9 +56,9 @@ def _valid_models() -> list:
             expected = {m for case in entry["cases"] for m in case["expected"]}
             if expected and expected <= {"ERROR_GENERIC", "ERROR_DEPLOYMENT"}:
                 continue  # the model is meant to fail at deploy
-            params.append(pytest.param(BETSY / entry["model"], id=f"betsy/{entry['model']}"))
+            params.append(pytest.param(BETSY / entry["model"], id=f"betsy/{entry['model']}", marks=pytest.mark.betsy))
     else:
-        params.append(pytest.param(None, id="betsy-suite-missing"))
+        params.append(pytest.param(None, id="betsy-suite-missing", marks=pytest.mark.betsy))
     for pattern in ("tests/models/*.bpmn", "processes/*.bpmn"):
         params += [pytest.param(p, id=str(p.relative_to(REPO))) for p in sorted(REPO.glob(pattern))]
     return params
@@ -131,6 +133,7 @@ def test_a_camunda_form_field_id_is_no_bpmn_id_and_may_repeat_an_element_id():
     assert [p.rule for p in _problems("form.bpmn", model) if p.rule == "EXT002"] == []
 
 
+@pytest.mark.betsy
 def test_timer_values_must_be_iso_8601_unless_they_are_expressions():
     model = (BETSY / "bpmn_constraints" / "EXT132" / "EXT132_1_fail_invalid_timeDate.bpmn")
     _require_suite(model if model.is_file() else None)
@@ -215,6 +218,7 @@ def test_api_refuses_a_spec_violation_with_422_naming_rule_and_element(api):  # 
     assert "pass_through" in response.text and "EXT135" in response.text
 
 
+@pytest.mark.betsy
 def test_a_camunda_model_without_operation_ref_deploys_with_a_warning():
     """EXT128: plain BPMN must name the WSDL operation; the Camunda dialect correlates messages by name."""
     model = BETSY / "bpmn_constraints" / "EXT128" / "EXT128_1_failure_boundary.bpmn"

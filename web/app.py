@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
 import taktflow.handlers  # noqa: F401 - registers the ERP, MES and device handlers
 from taktflow import __version__
@@ -42,7 +44,9 @@ def create_app(runtime: Runtime, *, embedded_worker: bool = False) -> FastAPI:
             if watchdog is not None:
                 watchdog.stop()
 
-    app = FastAPI(title="Taktflow", version=__version__, lifespan=lifespan,
+    # /docs is served below from the npm-pinned Swagger UI in /static, not FastAPI's CDN default: plants run
+    # offline. ReDoc would load from a CDN too, so it is off.
+    app = FastAPI(title="Taktflow", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="BPMN process platform for ERP and MES: deploy, start and drive process instances.")
     app.state.engine = runtime.engine
     app.state.runtime = runtime
@@ -52,6 +56,14 @@ def create_app(runtime: Runtime, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(erp_router)
     app.include_router(mes_router)
     install_pages(app)
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        vendor = "/static/vendor/swagger-ui"
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="Taktflow API",
+                                   swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{vendor}/swagger-ui.css",
+                                   swagger_favicon_url=f"{vendor}/favicon-32x32.png")
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -59,8 +61,14 @@ def task_metadata(task: Task) -> dict[str, Any]:
         "due": camunda.get("dueDate") or props.get("dueDate"),
         "follow_up": camunda.get("followUpDate") or props.get("followUpDate"),
         "priority": camunda.get("priority") or props.get("priority"),
-        "form": {"fields": ext.get("formFields", []), "formKey": camunda.get("formKey")},
+        "form": {"fields": ext.get("formFields", []), "formKey": camunda.get("formKey"), "outputs": _outputs(spec)},
     }
+
+
+def _outputs(spec: Any) -> list[str]:
+    """The data outputs a task's ioSpecification declares: besides form fields, what completing it may set."""
+    io = getattr(spec, "io_specification", None)
+    return [output.bpmn_id for output in io.data_outputs] if io is not None else []
 
 
 def _resolve_date(value: str | datetime | date | None, now: datetime) -> datetime | None:
@@ -158,13 +166,20 @@ _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0", ""}
 
 
-def validate_form(fields: list[dict[str, Any]], submitted: dict[str, Any]) -> dict[str, Any]:
+def validate_form(
+    fields: list[dict[str, Any]], submitted: dict[str, Any], outputs: Iterable[str] = ()
+) -> dict[str, Any]:
     """Convert submitted values to the fields' types and check their constraints.
 
-    Raises InvalidVariables naming every field in error; variables the form does not name pass through.
+    Only the variables the task declares are taken: its form fields, or the data outputs of its
+    ioSpecification. Anything else is refused by name: a caller must not be able to set variables the
+    model never asked for (order A's task completed with order B's `deliveryId` shipped order B).
+    Raises InvalidVariables naming every field in error.
     """
-    values = dict(submitted)
-    errors: list[FieldError] = []
+    declared = {field["id"] for field in fields} | set(outputs)
+    errors = [FieldError(name, "is not a variable this task's form declares") for name in submitted
+              if name not in declared]
+    values = {name: value for name, value in submitted.items() if name in declared}
     for field in fields:
         name = field["id"]
         raw = submitted.get(name)
@@ -215,6 +230,17 @@ def _convert(field: dict[str, Any], raw: Any) -> Any:
             return date.fromisoformat(str(raw)[:10]).isoformat()
         except ValueError:
             raise ValueError("must be a date (YYYY-MM-DD)") from None
+    if kind == "json":
+        # Structured input (quantities per line, say): an object or list, from the API as is or from a
+        # page as JSON text.
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise ValueError("must be JSON (an object or a list)") from None
+        if not isinstance(raw, dict | list):
+            raise ValueError("must be JSON (an object or a list)")
+        return raw
     if kind == "enum":
         allowed = [v["id"] for v in field.get("values", [])]
         if str(raw) not in allowed:
@@ -261,7 +287,7 @@ def complete(
             raise NotFound(f"no open user task {task_id}")
         if user is not None and row.assignee not in (None, user):
             raise Conflict(f"task {task_id} is claimed by {row.assignee}")
-        values = validate_form(row.form.get("fields", []), variables or {})
+        values = validate_form(row.form.get("fields", []), variables or {}, row.form.get("outputs", []))
         run = engine.load_run(session, row.instance_id, actor)
         run.refuse_bad_input = True
         task = run.task(task_id)

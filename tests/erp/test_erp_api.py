@@ -74,3 +74,24 @@ def test_master_data_and_document_lists(api):
     assert r.status_code == 422 and "unit price" in r.json()["detail"]
     assert api.get("/api/v1/sales-orders/999").status_code == 404
     assert api.post("/api/v1/partners", json={"code": "X", "name": "X"}).status_code == 403  # worker role
+
+
+def test_a_task_takes_only_the_variables_its_form_declares(api, erp):
+    """Completing order A's pick task with order B's deliveryId must not ship or invoice order B."""
+    a, b = (api.post("/api/v1/sales-orders", json={"customerCode": "C-ACME",
+                                                   "lines": [{"itemCode": "FG-FRAME", "quantity": q}]}).json()
+            for q in (1, 2))
+    b_delivery = api.get(f"/api/v1/process-instances/{b['processInstanceId']}").json()["variables"]["deliveryId"]
+    books = api.get("/api/v1/ledger/journal-entries", params={"limit": 1000}).json()
+    [task] = api.get("/api/v1/tasks", params={"processInstanceId": a["processInstanceId"]}).json()
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"deliveryId": b_delivery}})
+    assert r.status_code == 422
+    assert r.json()["errors"] == [{"field": "deliveryId", "message": "is not a variable this task's form declares"}]
+    assert api.get("/api/v1/stock/moves", params={"documentType": "delivery"}).json() == []
+    assert api.get("/api/v1/ledger/journal-entries", params={"limit": 1000}).json() == books
+    assert [t["id"] for t in api.get("/api/v1/tasks", params={"processInstanceId": a["processInstanceId"]}).json()] \
+        == [task["id"]]
+    # The declared field still works: A ships with the quantities the picker entered, B stays unshipped.
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {}})
+    assert r.status_code == 200, r.text
+    assert [api.get(f"/api/v1/sales-orders/{o['id']}").json()["state"] for o in (a, b)] == ["delivered", "confirmed"]

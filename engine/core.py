@@ -106,6 +106,7 @@ class Engine:
     def new_run(
         self, session: Session, definition_id: int, key: str, *, business_key: str | None,
         variables: dict[str, Any], actor: str | None, idempotency_key: str | None = None,
+        idempotency_request_hash: str | None = None,
     ) -> InstanceRun:
         spec, subprocess_specs = self.specs_of(session, definition_id)
         workflow = BpmnWorkflow(spec, subprocess_specs)
@@ -114,6 +115,7 @@ class Engine:
         row = ProcessInstance(
             id=str(uuid.uuid4()), definition_id=definition_id, process_key=key,
             business_key=business_key, state="active", version=1, idempotency_key=idempotency_key,
+            idempotency_request_hash=idempotency_request_hash,
             started_by=actor, started_at=self.clock.now(), variables={}, active_elements=[],
         )
         return InstanceRun(self, session, row, workflow, actor, is_new=True)

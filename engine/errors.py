@@ -59,6 +59,12 @@ class FieldError:
     message: str
 
 
+class IdempotencyKeyReused(EngineError):
+    """An Idempotency-Key came back with a different request than the one it was first used with."""
+
+    status_code = 422
+
+
 class InvalidVariables(EngineError):
     """Submitted variables do not satisfy the task's form fields."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from taktflow.engine.core import Engine
 from taktflow.engine.definitions.service import latest_process_id
-from taktflow.engine.errors import Conflict, EngineError, NotFound
+from taktflow.engine.errors import Conflict, EngineError, IdempotencyKeyReused, NotFound
 from taktflow.engine.store.models import Incident, ProcessInstance
 
 STATES = ("active", "completed", "cancelled", "incident")
@@ -30,13 +32,16 @@ def start(
     if variables is not None and not isinstance(variables, dict):
         raise EngineError("variables must be an object")
 
+    request_hash = _request_hash(business_key, variables or {}) if idempotency_key else None
+
     def work(session: Session) -> Started:
         if idempotency_key:
             earlier = _by_idempotency_key(session, key, idempotency_key)
             if earlier is not None:
-                return Started(earlier, created=False)
+                return _replayed(earlier, idempotency_key, request_hash)
         run = start_in(engine, session, key, business_key=business_key, variables=variables or {},
-                       actor=actor, idempotency_key=idempotency_key, refuse_bad_input=True)
+                       actor=actor, idempotency_key=idempotency_key, refuse_bad_input=True,
+                       idempotency_request_hash=request_hash)
         return Started(run.row, created=True)
 
     try:
@@ -47,16 +52,39 @@ def start(
             with engine.db.read() as session:
                 earlier = _by_idempotency_key(session, key, idempotency_key)
                 if earlier is not None:
-                    return Started(earlier, created=False)
+                    return _replayed(earlier, idempotency_key, request_hash)
         raise
+
+
+def _request_hash(business_key: str | None, variables: dict[str, Any]) -> str:
+    """What a start request asked for, independent of key order and whitespace."""
+    body = json.dumps({"businessKey": business_key, "variables": variables}, sort_keys=True, default=str,
+                      separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _replayed(earlier: ProcessInstance, idempotency_key: str, request_hash: str | None) -> Started:
+    """The answer to a retried start: the instance the key made, if the retry asks for the same thing.
+
+    A different body under the same key is a client bug (two requests sharing a key), not a retry: answering
+    with the first instance would silently drop the second request, so it is refused (Stripe, IETF draft).
+    Instances started before the hash was kept have none and replay as before.
+    """
+    if earlier.idempotency_request_hash not in (None, request_hash):
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {idempotency_key!r} was used with a different request body "
+            f"(instance {earlier.id}); use a new key for a new request")
+    return Started(earlier, created=False)
 
 
 def start_in(
     engine: Engine, session: Session, key: str, *, business_key: str | None, variables: dict[str, Any],
     actor: str | None, idempotency_key: str | None = None, refuse_bad_input: bool = False,
+    idempotency_request_hash: str | None = None,
 ) -> Any:
     run = engine.new_run(session, latest_process_id(session, key), key, business_key=business_key,
-                         variables=variables, actor=actor, idempotency_key=idempotency_key)
+                         variables=variables, actor=actor, idempotency_key=idempotency_key,
+                         idempotency_request_hash=idempotency_request_hash)
     run.refuse_bad_input = refuse_bad_input
     run.advance()
     engine.finish(run)

@@ -71,9 +71,14 @@ def test_start_query_complete_and_history(api):
                  json={"businessKey": "SO-1", "variables": {"customer": "ACME"}}, headers={**h, "Idempotency-Key": "k"})
     assert r.status_code == 201
     instance = r.json()
-    again = api.post("/api/v1/process-definitions/user_task_flow/start", json={"businessKey": "SO-1"},
+    again = api.post("/api/v1/process-definitions/user_task_flow/start",
+                     json={"businessKey": "SO-1", "variables": {"customer": "ACME"}},
                      headers={**h, "Idempotency-Key": "k"})
     assert again.status_code == 200 and again.json()["id"] == instance["id"]
+    reused = api.post("/api/v1/process-definitions/user_task_flow/start",
+                      json={"businessKey": "SO-1", "variables": {"customer": "Globex"}},
+                      headers={**h, "Idempotency-Key": "k"})
+    assert reused.status_code == 422 and "used with a different request body" in reused.json()["detail"]
     assert instance["state"] == "active" and instance["activeElementIds"] == ["review"]
 
     found = api.get("/api/v1/process-instances", params={"businessKey": "SO-1", "state": "active"}, headers=h).json()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from taktflow.engine import history, instances, tasks
-from taktflow.engine.errors import Conflict, NotFound
+from taktflow.engine.errors import Conflict, IdempotencyKeyReused, NotFound
 from taktflow.engine.store.models import ProcessInstance, UserTask
 from tests.support import deploy_models
 
@@ -34,12 +34,29 @@ def test_unknown_process_key_is_not_found(engine):
 def test_idempotency_key_returns_the_same_instance(engine):
     deploy_models(engine, "user_task_flow.bpmn")
     first = instances.start(engine, "user_task_flow", idempotency_key="order-42")
-    second = instances.start(engine, "user_task_flow", idempotency_key="order-42", variables={"other": 1})
+    second = instances.start(engine, "user_task_flow", idempotency_key="order-42")
     assert first.created and not second.created
     assert second.instance.id == first.instance.id
     with engine.db.read() as session:
         assert len(session.scalars(select(ProcessInstance)).all()) == 1
         assert len(session.scalars(select(UserTask)).all()) == 1
+
+
+def test_an_idempotency_key_reused_with_another_request_is_refused(engine):
+    deploy_models(engine, "user_task_flow.bpmn")
+    first = instances.start(engine, "user_task_flow", business_key="SO-1", variables={"a": 1, "b": [1, 2]},
+                            idempotency_key="order-42")
+    # Same request, keys in another order: a retry, answered with the first instance.
+    again = instances.start(engine, "user_task_flow", business_key="SO-1", variables={"b": [1, 2], "a": 1},
+                            idempotency_key="order-42")
+    assert not again.created and again.instance.id == first.instance.id
+    for changed in ({"business_key": "SO-2", "variables": {"a": 1, "b": [1, 2]}},
+                    {"business_key": "SO-1", "variables": {"a": 2, "b": [1, 2]}},
+                    {"business_key": "SO-1", "variables": {}}):
+        with pytest.raises(IdempotencyKeyReused, match="'order-42' was used with a different request body"):
+            instances.start(engine, "user_task_flow", idempotency_key="order-42", **changed)
+    with engine.db.read() as session:
+        assert len(session.scalars(select(ProcessInstance)).all()) == 1
 
 
 def test_concurrent_starts_with_one_idempotency_key_make_one_instance(engine):

@@ -32,6 +32,7 @@ def juel(text: str, **variables):
     ("${a eq 'x' || b ne \"y\"}", {"a": "x", "b": "y"}, True),
     ("${count mod 3 == 1}", {"count": 7}, True),
     ("#{execution.getVariable('region')}", {"region": "EU"}, "EU"),
+    ("${execution.getVariable(\"order_total\") > 10}", {"order_total": 11}, True),
     ("Order ${orderId} for ${customer}", {"orderId": 42, "customer": "ACME"}, "Order 42 for ACME"),
 ])
 def test_juel_expressions(text, variables, expected):
@@ -41,6 +42,20 @@ def test_juel_expressions(text, variables, expected):
 @pytest.mark.parametrize("text", ["${bean.approve(execution)}", "${x.__class__}", "${ a && }", "${__import__}"])
 def test_juel_that_cannot_run_safely_is_refused(text):
     with pytest.raises(JuelError):
+        to_python(text)
+
+
+@pytest.mark.parametrize("text", [
+    # A crafted literal once became Python source: `x) or (__import__('os')...` ran as code.
+    """${execution.getVariable("x) or (__import__('os').system('id')")}""",
+    """${execution.getVariable("a + b")}""",
+    """${execution.getVariable("__builtins__")}""",
+    """${execution.getVariable("import")}""",
+    """${execution.getVariable(12345)}""",
+    """${execution.getVariable(amount)}""",
+])
+def test_get_variable_takes_only_a_quoted_variable_name(text):
+    with pytest.raises(JuelError, match="getVariable needs a quoted variable name"):
         to_python(text)
 
 

@@ -12,6 +12,7 @@ they would call Java objects the engine does not have.
 from __future__ import annotations
 
 import functools
+import keyword
 import re
 
 _TEMPLATE = re.compile(r"[$#]\{(.*?)\}", re.DOTALL)
@@ -197,9 +198,15 @@ class _Translator:
                 if method != "getVariable":
                     raise JuelError(f"execution.{method}(...) is not supported: ${{{self.source}}}")
                 self.take("(")
-                _, name = self.take()
+                kind, literal = self.take()
                 self.take(")")
-                return name[1:-1]
+                # The argument becomes a bare name in the Python: it must be a string literal naming a
+                # variable, or a crafted literal would paste code into the expression.
+                name = literal[1:-1] if kind == "string" else ""
+                if not (name.isidentifier() and name.isascii()) or keyword.iskeyword(name) or name.startswith("_"):
+                    raise JuelError(f"execution.getVariable needs a quoted variable name (letters, digits, '_'), "
+                                    f"not {literal!r}: ${{{self.source}}}")
+                return name
             if self.at("("):
                 raise JuelError(f"function calls ({text}(...)) cannot run here: ${{{self.source}}}")
             if text.startswith("_"):

@@ -138,6 +138,8 @@ class ProcessInstance(Base):
     # Optimistic lock: every command bumps it; a command that saw an older value loses.
     version: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # SHA-256 of the start request the key was first used with: a reuse with another body is refused.
+    idempotency_request_hash: Mapped[str | None] = mapped_column(String(64))
     started_by: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]

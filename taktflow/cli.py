@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a bearer token (printed as the last line)")
     create.add_argument("name")
-    create.add_argument("--role", default="worker", help="admin | designer | operator | worker")
+    create.add_argument("--role", default="worker", help="admin | designer | operator | accountant | worker")
+    create.add_argument("--group", nargs="+", action="extend", default=[],
+                        help="candidate groups whose tasks the token may list, claim and complete (repeatable)")
 
     user = sub.add_parser("user", help="manage people who log in to the web pages")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     user_create.add_argument("--password", required=True)
     user_create.add_argument("--group", nargs="+", action="extend", default=[],
                              help="candidate groups whose tasks the user works (repeatable)")
-    user_create.add_argument("--role", default="worker", help="admin | designer | operator | worker")
+    user_create.add_argument("--role", default="worker", help="admin | designer | operator | accountant | worker")
     user_create.add_argument("--display-name", default=None)
 
     demo = sub.add_parser("demo", help="seed ERP master data and run sales orders and purchases end to end")
@@ -181,11 +183,13 @@ def _token(args: argparse.Namespace) -> int:
     runtime = boot(get_settings(), deploy=False)
     engine = runtime.engine
     try:
-        token = engine.command(lambda session: create_token(session, args.name, args.role, engine.clock.now()))
+        token = engine.command(lambda session: create_token(session, args.name, args.role, engine.clock.now(),
+                                                            groups=args.group))
     except ValueError as exc:
         print(f"taktflow token create: {exc}", file=sys.stderr)
         return 2
-    print(f"token for {args.name} (role {args.role}); shown once, keep it safe:")
+    groups = f", groups {', '.join(sorted(set(args.group)))}" if args.group else ""
+    print(f"token for {args.name} (role {args.role}{groups}); shown once, keep it safe:")
     print(token)
     return 0
 

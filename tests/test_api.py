@@ -13,14 +13,19 @@ from taktflow.handlers.erp.errors import ErpError
 from taktflow.web.app import create_app
 from taktflow.web.auth.service import create_token
 from tests.support import MODELS
+from tests.support.server import cli_env, run_cli
 
 
 @pytest.fixture
 def api(engine, database_url, tmp_path):
     runtime = Runtime(Settings(database_url=database_url, processes_dir=tmp_path), engine.db, engine)
+    # The worker works the sales and clerks groups' tasks; the outsider is a worker of another department.
+    groups = {"worker": ["sales", "clerks"], "outsider": ["purchasing"]}
     tokens = {
-        role: engine.command(lambda s, role=role: create_token(s, f"{role}-client", role, engine.clock.now()))
-        for role in ("admin", "designer", "operator", "worker")
+        role: engine.command(lambda s, role=role: create_token(
+            s, f"{role}-client", "worker" if role == "outsider" else role, engine.clock.now(),
+            groups=groups.get(role, ())))
+        for role in ("admin", "designer", "operator", "worker", "outsider")
     }
     with TestClient(create_app(runtime)) as client:
         client.tokens = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
@@ -90,8 +95,9 @@ def test_start_query_complete_and_history(api):
     r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 0}}, headers=h)
     assert r.status_code == 422
     assert r.json()["errors"] == [{"field": "amount", "message": "must be at least 1"}]
-    assert api.post(f"/api/v1/tasks/{task['id']}/claim", json={"userId": "alice"}, headers=h).status_code == 200
-    assert api.post(f"/api/v1/tasks/{task['id']}/claim", json={"userId": "carol"}, headers=h).status_code == 409
+    assert api.post(f"/api/v1/tasks/{task['id']}/claim", headers=h).json()["assignee"] == "worker-client"
+    r = api.post(f"/api/v1/tasks/{task['id']}/claim", json={"userId": "carol"}, headers=api.tokens["admin"])
+    assert r.status_code == 409 and r.json()["detail"].endswith("is claimed by worker-client")
     r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 3}}, headers=h)
     assert r.status_code == 200 and r.json()["activeElementIds"] == ["confirm"]
     r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 3}}, headers=h)
@@ -177,3 +183,51 @@ def test_api_docs_load_only_local_assets(api):
         assert api.get(asset).status_code == 200, asset
     assert "'/openapi.json'" in page.text or '"/openapi.json"' in page.text
     assert api.get("/redoc").status_code == 404  # ReDoc would need a CDN
+
+
+def test_a_worker_token_sees_and_works_only_its_groups_tasks(api):
+    _deploy(api, "user_task_flow.bpmn")
+    h, outsider, admin = api.tokens["worker"], api.tokens["outsider"], api.tokens["admin"]
+    instance = api.post("/api/v1/process-definitions/user_task_flow/start", json={"variables": {"secret": 42}},
+                        headers=h).json()
+    [task] = api.get("/api/v1/tasks", headers=h).json()
+    assert task["candidateGroups"] == ["sales"]
+    # Not offered to the purchasing department: not listed, not readable, not claimable, not completable.
+    assert api.get("/api/v1/tasks", headers=outsider).json() == []
+    assert api.get("/api/v1/tasks", params={"candidateGroup": "sales"}, headers=outsider).json() == []
+    for method, path, body in (("get", "", None), ("post", "/claim", None), ("post", "/unclaim", None),
+                               ("post", "/complete", {"variables": {"amount": 3}})):
+        r = api.request(method.upper(), f"/api/v1/tasks/{task['id']}{path}", json=body, headers=outsider)
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["detail"] == f"task {task['id']} is not offered to outsider-client or its groups"
+    # Its instance, variables and history are not the outsider's either; an operator reads them.
+    assert api.get("/api/v1/process-instances", headers=outsider).json() == []
+    assert api.get(f"/api/v1/process-instances/{instance['id']}", headers=outsider).status_code == 403
+    assert api.get(f"/api/v1/process-instances/{instance['id']}/history", headers=outsider).status_code == 403
+    assert api.get(f"/api/v1/process-instances/{instance['id']}", headers=h).json()["variables"]["secret"] == 42
+    operator = api.tokens["operator"]
+    assert [i["id"] for i in api.get("/api/v1/process-instances", headers=operator).json()] == [instance["id"]]
+    # Claiming in another person's name is an admin's reassignment.
+    r = api.post(f"/api/v1/tasks/{task['id']}/claim", json={"userId": "alice"}, headers=h)
+    assert r.status_code == 403 and "only an admin may claim a task in another's name" in r.json()["detail"]
+    assert api.post(f"/api/v1/tasks/{task['id']}/claim", json={"userId": "alice"}, headers=admin).status_code == 200
+    # Claimed by alice: the group's worker sees it is taken, and cannot complete or hand it back.
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 3}}, headers=h)
+    assert r.status_code == 409 and r.json()["detail"].endswith("is claimed by alice")
+    assert api.post(f"/api/v1/tasks/{task['id']}/unclaim", headers=h).status_code == 403
+    assert api.post(f"/api/v1/tasks/{task['id']}/unclaim", headers=admin).json()["assignee"] is None
+    r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"amount": 3}}, headers=h)
+    assert r.status_code == 200 and r.json()["activeElementIds"] == ["confirm"]
+
+
+def test_the_cli_creates_a_token_for_a_group(api, engine, database_url):
+    created = run_cli(["token", "create", "pick-robot", "--role", "worker", "--group", "sales", "clerks"],
+                      cli_env(database_url))
+    assert created.returncode == 0, created.stderr
+    assert "role worker, groups clerks, sales" in created.stdout
+    robot = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    _deploy(api, "user_task_flow.bpmn")
+    api.post("/api/v1/process-definitions/user_task_flow/start", headers=api.tokens["admin"])
+    assert [t["elementId"] for t in api.get("/api/v1/tasks", headers=robot).json()] == ["review"]
+    refused = run_cli(["token", "create", "x", "--role", "cashier"], cli_env(database_url))
+    assert refused.returncode == 2 and "unknown role 'cashier'" in refused.stderr

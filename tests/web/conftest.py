@@ -14,7 +14,7 @@ from taktflow.web.auth.service import create_user
 
 PASSWORD = "correct-horse-42"
 PEOPLE = {"sally": ("worker", ["sales"]), "walter": ("worker", ["warehouse"]), "olga": ("operator", []),
-          "dora": ("designer", []), "ada": ("admin", ["admin"])}
+          "dora": ("designer", []), "ada": ("admin", ["admin"]), "fiona": ("accountant", ["accounts_payable"])}
 
 
 class Pages:

@@ -14,11 +14,14 @@ def test_stock_and_trial_balance_show_the_opening_bookings(pages, engine):
     rows = re.findall(r'<tr><td data-label="Item">([^<]+)</td><td data-label="Location">([^<]+)</td>'
                       r'<td data-label="Lot">([^<]+)</td>\s*<td data-label="On hand" class="num">([^<]+)<', stock)
     assert rows == [("RM-STEEL", "WH1/STOCK", "OPEN-STEEL-1", "1000")]
-    ledger = sally.get("/erp/ledger").text
+    assert sally.get("/erp/ledger").status_code == 403  # the books are for finance
+    assert "/erp/ledger" not in sally.get("/erp/sales").text
+    fiona = pages.login("fiona")
+    ledger = fiona.get("/erp/ledger").text
     debit = re.search(r'id="total-debit">([^<]+)<', ledger).group(1)
     assert debit == re.search(r'id="total-credit">([^<]+)<', ledger).group(1) and float(debit) > 0
     assert "balanced" in ledger and "NOT BALANCED" not in ledger
-    steel = sally.get("/erp/ledger?account=1210").text
+    steel = fiona.get("/erp/ledger?account=1210").text
     assert "Journal of account 1210" in steel and "Dr 1210" in steel
     for path in ("/erp/sales", "/erp/purchasing"):
         assert sally.get(path).status_code == 200

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from taktflow.engine import history, instances
 from taktflow.engine.core import Engine
 from taktflow.engine.store.models import ProcessInstance
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.auth.access import instances_visible_to
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["instances"])
@@ -51,25 +53,35 @@ def start(
 def query(
     businessKey: str | None = None, key: str | None = None, state: str | None = None,  # noqa: N803
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-    engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK)),
+    engine: Engine = Depends(get_engine), principal: Principal = Depends(require(WORK)),
 ) -> list[dict[str, Any]]:
-    stmt = instances.query(business_key=businessKey, key=key, state=state).limit(limit).offset(offset)
+    """Instances the caller may read: all for operators and admins, else those it started or has a task in."""
+    stmt = instances.query(business_key=businessKey, key=key, state=state).where(instances_visible_to(principal))
     with engine.db.read() as session:
-        return [instance_out(r) for r in session.scalars(stmt)]
+        return [instance_out(r) for r in session.scalars(stmt.limit(limit).offset(offset))]
 
 
-@router.get("/process-instances/{instance_id}")
-def read(instance_id: str, engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> Any:
+def _readable(session: Any, instance_id: str, principal: Principal) -> ProcessInstance:
+    row = instances.get(session, instance_id)
+    if not session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id,
+                                                           instances_visible_to(principal))):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.name} may not read instance {instance_id}: "
+                            "it neither started it nor has a task in it, and its role does not operate")
+    return row
+
+
+@router.get("/process-instances/{instance_id}", responses={403: {"description": "not the caller's instance"}})
+def read(instance_id: str, engine: Engine = Depends(get_engine), principal: Principal = Depends(require(WORK))) -> Any:
     with engine.db.read() as session:
-        return instance_out(instances.get(session, instance_id))
+        return instance_out(_readable(session, instance_id, principal))
 
 
-@router.get("/process-instances/{instance_id}/history")
+@router.get("/process-instances/{instance_id}/history", responses={403: {"description": "not the caller's instance"}})
 def instance_history(
-    instance_id: str, engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))
+    instance_id: str, engine: Engine = Depends(get_engine), principal: Principal = Depends(require(WORK))
 ) -> list[dict[str, Any]]:
     with engine.db.read() as session:
-        instances.get(session, instance_id)
+        _readable(session, instance_id, principal)
         return [
             {"at": e.at, "actor": e.actor, "kind": e.kind, "elementId": e.element_id,
              "elementName": e.element_name, "taskId": e.task_id, "data": e.data}

@@ -24,7 +24,7 @@ DEMO_USERS: list[tuple[str, str, list[str], str]] = [
     ("sales", "worker", ["sales"], "Sam Sales"),
     ("warehouse", "worker", ["warehouse"], "Wanda Warehouse"),
     ("purchasing", "worker", ["purchasing"], "Paul Purchasing"),
-    ("ap", "worker", ["accounts_payable"], "Alex Payables"),
+    ("ap", "accountant", ["accounts_payable"], "Alex Payables"),
     ("credit", "worker", ["credit_control"], "Chris Credit"),
     ("planner", "worker", ["planner"], "Pat Planner"),
     ("quality", "worker", ["quality"], "Quinn Quality"),

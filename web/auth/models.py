@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from taktflow.engine.store.models import Base
@@ -18,6 +18,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Candidate groups whose tasks the token may list, claim and complete.
+    groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 

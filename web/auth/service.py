@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from taktflow.web.auth.models import ApiToken, UserAccount, UserGroup, WebSession
 
-DEPLOY, OPERATE, WORK = "deploy", "operate", "work"
+DEPLOY, OPERATE, WORK, FINANCE = "deploy", "operate", "work", "finance"
 ROLES: dict[str, frozenset[str]] = {
-    "admin": frozenset({DEPLOY, OPERATE, WORK}),
+    "admin": frozenset({DEPLOY, OPERATE, WORK, FINANCE}),
     "designer": frozenset({DEPLOY, WORK}),
     "operator": frozenset({OPERATE, WORK}),
+    # The ledger and payments are the books: read and booked by finance, not by every worker.
+    "accountant": frozenset({WORK, FINANCE}),
     "worker": frozenset({WORK}),
 }
 SESSION_LIFETIME = timedelta(hours=12)
@@ -55,8 +58,14 @@ def _digest(token: str) -> str:
 # --- API tokens ------------------------------------------------------------------------------------------
 
 
-def create_token(session: Session, name: str, role: str, now: datetime, token: str | None = None) -> str:
-    """Store a new token and return it; it is shown once and only its hash is kept."""
+def create_token(
+    session: Session, name: str, role: str, now: datetime, token: str | None = None, groups: Iterable[str] = (),
+) -> str:
+    """Store a new token and return it; it is shown once and only its hash is kept.
+
+    Its groups decide which tasks it sees, as a person's do: a system that works a group's tasks is given
+    that group.
+    """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: choose one of {', '.join(sorted(ROLES))}")
     if not name.strip():
@@ -64,13 +73,14 @@ def create_token(session: Session, name: str, role: str, now: datetime, token: s
     token = token or "tf_" + secrets.token_urlsafe(32)
     if principal_for(session, token) is not None:
         return token
-    session.add(ApiToken(name=name.strip(), role=role, token_sha256=_digest(token), created_at=now))
+    session.add(ApiToken(name=name.strip(), role=role, token_sha256=_digest(token), created_at=now,
+                         groups=sorted({g.strip() for g in groups if g.strip()})))
     return token
 
 
 def principal_for(session: Session, token: str) -> Principal | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None)))
-    return Principal(row.name, row.role) if row is not None else None
+    return Principal(row.name, row.role, frozenset(row.groups or ())) if row is not None else None
 
 
 # --- users ---------------------------------------------------------------------------------------------

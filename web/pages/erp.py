@@ -16,7 +16,7 @@ from taktflow.handlers.erp.partners.models import Partner
 from taktflow.handlers.erp.purchasing import service as purchasing
 from taktflow.handlers.erp.sales import service as sales
 from taktflow.handlers.erp.stock import service as stock
-from taktflow.web.auth.service import WORK, Principal
+from taktflow.web.auth.service import FINANCE, WORK, Principal
 from taktflow.web.pages.deps import get_engine, render, require_page
 
 router = APIRouter(prefix="/erp", include_in_schema=False)
@@ -58,7 +58,7 @@ def stock_page(request: Request, item: str = "", location: str = "", lot: str = 
 
 
 @router.get("/ledger")
-def ledger_page(request: Request, account: str = "", _: Principal = Depends(require_page(WORK))) -> Response:
+def ledger_page(request: Request, account: str = "", _: Principal = Depends(require_page(FINANCE))) -> Response:
     with get_engine(request).db.read() as session:
         balance = ledger.trial_balance(session)
         entries = ledger.list_journal_entries(session, limit=LIMIT, account=account or None)

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from taktflow.engine import instances, tasks
 from taktflow.engine.errors import Conflict, EngineError, InvalidVariables, NotFound
 from taktflow.engine.store.models import UserTask
+from taktflow.web.auth.access import may_see, may_work_on
 from taktflow.web.auth.service import WORK, Principal
 from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, render, require_page, see_other
-from taktflow.web.pages.inbox_query import DUE, PRIORITY, SCOPES, InboxFilter, inbox, may_see, may_work_on
+from taktflow.web.pages.inbox_query import DUE, PRIORITY, SCOPES, InboxFilter, inbox
 
 router = APIRouter(include_in_schema=False)
 

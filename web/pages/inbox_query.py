@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select
+from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from taktflow.engine import tasks
 from taktflow.engine.store.models import TaskCandidate, UserTask
+from taktflow.web.auth.access import visible_to
 from taktflow.web.auth.service import Principal
 
 PER_PAGE = 25
@@ -64,26 +65,6 @@ class InboxPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
-
-
-def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """Tasks assigned to the person, or offered to one of their groups or to them by name."""
-    offered = [UserTask.assignee == principal.name, exists().where(
-        TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == "user", TaskCandidate.value == principal.name)]
-    if principal.groups:
-        offered.append(exists().where(TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == "group",
-                                      TaskCandidate.value.in_(sorted(principal.groups))))
-    return or_(*offered)
-
-
-def may_see(principal: Principal, row: UserTask) -> bool:
-    return (principal.sees_all_tasks or row.assignee == principal.name
-            or principal.name in row.candidate_users or bool(principal.groups & set(row.candidate_groups)))
-
-
-def may_work_on(principal: Principal, row: UserTask) -> bool:
-    """Claim or complete: visible and not claimed by somebody else."""
-    return may_see(principal, row) and row.assignee in (None, principal.name)
 
 
 def _filtered(principal: Principal, f: InboxFilter, now: datetime) -> Select[tuple[UserTask]]:

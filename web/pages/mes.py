@@ -36,9 +36,9 @@ from taktflow.handlers.mes.scheduling import service as scheduling
 from taktflow.handlers.mes.work_center.models import WorkCenter
 from taktflow.handlers.mes.work_center.service import work_center_by_code
 from taktflow.handlers.mes.work_order import service as work_orders
+from taktflow.web.auth.access import may_work_on
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, render, require_page, see_other
-from taktflow.web.pages.inbox_query import may_work_on
 from taktflow.web.pages.mes_query import (
     consumed_lots,
     count_work_orders,

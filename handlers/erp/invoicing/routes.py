@@ -11,7 +11,7 @@ from taktflow.handlers.erp.invoicing import service
 from taktflow.handlers.erp.invoicing.models import VendorBill
 from taktflow.handlers.erp.web import document_out, num
 from taktflow.web.api.deps import get_engine, require
-from taktflow.web.auth.service import WORK, Principal
+from taktflow.web.auth.service import FINANCE, WORK, Principal
 
 router = APIRouter(tags=["erp: invoicing"])
 
@@ -40,7 +40,7 @@ def list_invoices(orderId: int | None = None, state: str | None = None,  # noqa:
 @router.get("/payments")
 def list_payments(direction: str | None = None, limit: int = Query(100, ge=1, le=1000),
                   offset: int = Query(0, ge=0), engine: Engine = Depends(get_engine),
-                  _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
+                  _: Principal = Depends(require(FINANCE))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [document_out(p, direction=p.direction, partnerId=p.partner_id, amount=num(p.amount), paidAt=p.paid_at,
                              reference=p.reference, invoiceId=p.invoice_id, vendorBillId=p.vendor_bill_id,

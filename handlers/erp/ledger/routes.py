@@ -10,13 +10,13 @@ from taktflow.engine.core import Engine
 from taktflow.handlers.erp.ledger import service
 from taktflow.handlers.erp.web import num
 from taktflow.web.api.deps import get_engine, require
-from taktflow.web.auth.service import WORK, Principal
+from taktflow.web.auth.service import FINANCE, Principal
 
 router = APIRouter(prefix="/ledger", tags=["erp: ledger"])
 
 
 @router.get("/accounts")
-def accounts(engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
+def accounts(engine: Engine = Depends(get_engine), _: Principal = Depends(require(FINANCE))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [{"code": a.code, "name": a.name, "kind": a.kind} for a in service.list_accounts(session)]
 
@@ -26,7 +26,7 @@ def journal_entries(
     documentType: str | None = None, documentId: int | None = None,  # noqa: N803 - API names
     processInstanceId: str | None = None, account: str | None = None,  # noqa: N803
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-    engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK)),
+    engine: Engine = Depends(get_engine), _: Principal = Depends(require(FINANCE)),
 ) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         entries = service.list_journal_entries(session, limit=limit, offset=offset, document_type=documentType,
@@ -41,7 +41,7 @@ def journal_entries(
 
 
 @router.get("/trial-balance")
-def trial_balance(engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> dict[str, Any]:
+def trial_balance(engine: Engine = Depends(get_engine), _: Principal = Depends(require(FINANCE))) -> dict[str, Any]:
     with engine.db.read() as session:
         rows = service.trial_balance(session)
     return {
@@ -52,8 +52,10 @@ def trial_balance(engine: Engine = Depends(get_engine), _: Principal = Depends(r
 
 
 @router.get("/accounts/{code}/lines")
-def account_ledger(code: str, limit: int = Query(500, ge=1, le=5000), offset: int = Query(0, ge=0),
-                   engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
+def account_ledger(
+    code: str, limit: int = Query(500, ge=1, le=5000), offset: int = Query(0, ge=0),
+    engine: Engine = Depends(get_engine), _: Principal = Depends(require(FINANCE)),
+) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [{"entryId": e.id, "postedAt": e.posted_at, "memo": e.memo, "debit": num(ln.debit),
                  "credit": num(ln.credit), "document": {"type": e.document_type, "number": e.document_number}}

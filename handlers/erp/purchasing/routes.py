@@ -13,7 +13,7 @@ from taktflow.handlers.erp.purchasing import service
 from taktflow.handlers.erp.purchasing.models import PurchaseOrder, Requisition
 from taktflow.handlers.erp.web import document_out, num
 from taktflow.web.api.deps import get_engine, require
-from taktflow.web.auth.service import WORK, Principal
+from taktflow.web.auth.service import FINANCE, WORK, Principal
 
 router = APIRouter(tags=["erp: purchasing"])
 
@@ -97,7 +97,7 @@ def list_receipts(orderId: int | None = None, engine: Engine = Depends(get_engin
 
 @router.post("/purchase-orders/{order_id}/vendor-bills")
 def submit_vendor_bill(order_id: int, body: VendorBillIn, engine: Engine = Depends(get_engine),
-                       principal: Principal = Depends(require(WORK))) -> dict[str, Any]:
+                       principal: Principal = Depends(require(FINANCE))) -> dict[str, Any]:
     """A vendor bill (EDI, OCR or AP clerk): validated against the PO, then correlated as `vendor_bill_received`."""
     reached = service.submit_vendor_bill(engine, order_id=order_id, bill=body.model_dump(), actor=principal.name)
     return {"processInstanceIds": [r.instance_id for r in reached]}

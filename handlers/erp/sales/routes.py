@@ -14,7 +14,7 @@ from taktflow.handlers.erp.sales import service
 from taktflow.handlers.erp.sales.models import Delivery, SalesOrder
 from taktflow.handlers.erp.web import document_out, num
 from taktflow.web.api.deps import get_engine, require
-from taktflow.web.auth.service import WORK, Principal
+from taktflow.web.auth.service import FINANCE, WORK, Principal
 
 router = APIRouter(tags=["erp: sales"])
 
@@ -81,7 +81,7 @@ def read_order(order_id: int, engine: Engine = Depends(get_engine),
 
 @router.post("/sales-orders/{order_id}/payments")
 def pay_order(order_id: int, body: PaymentIn, engine: Engine = Depends(get_engine),
-              principal: Principal = Depends(require(WORK))) -> dict[str, Any]:
+              principal: Principal = Depends(require(FINANCE))) -> dict[str, Any]:
     """A customer payment (bank feed or clerk): checked, then correlated as `payment_received`."""
     reached = invoicing.receive_payment(engine, order_id=order_id, amount=body.amount, reference=body.reference,
                                         actor=principal.name)

@@ -87,7 +87,7 @@ def request_replenishment(ctx: HandlerContext) -> dict[str, Any]:
         if item.procurement == "make":
             request_id = f"{order.number}-L{line.line_no}"
             run = instances.start_in(ctx.engine, session, WORK_ORDER_PROCESS, business_key=order.number,
-                                     actor=ctx.actor, variables=_production_request(
+                                     actor=ctx.actor, variables=production_request(
                                          request_id, order.number, item, amount, location.code, warehouse,
                                          (ctx.now + timedelta(days=7)).isoformat()))
             started.append(run.row.id)
@@ -106,7 +106,7 @@ def request_replenishment(ctx: HandlerContext) -> dict[str, Any]:
     return {"replenishmentInstances": started}
 
 
-def _production_request(request_id: str, order_number: str, item: Any, amount: Decimal, location: str,
+def production_request(request_id: str, order_number: str, item: Any, amount: Decimal, location: str,
                         warehouse: str, latest_end: str) -> dict[str, Any]:
     """ISA-95 ProductionRequest → SegmentRequirement → MaterialRequirement, as JSON."""
     return {

@@ -9,10 +9,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taktflow.engine.errors import EngineError
-from taktflow.web.pages import auth, cockpit, designer, erp, inbox, mes, schedule
+from taktflow.web.pages import auth, cockpit, designer, erp, inbox, mes, mrp, schedule
 from taktflow.web.pages.deps import STATIC_DIR, LoginRequired, is_htmx, render, see_other
 
-ROUTERS = [auth.router, inbox.router, cockpit.router, designer.router, erp.router, mes.router, schedule.router]
+ROUTERS = [auth.router, inbox.router, cockpit.router, designer.router, erp.router, mes.router, schedule.router,
+           mrp.router]
 
 
 def _is_page(request: Request) -> bool:

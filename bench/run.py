@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench import engine_bench, http_bench, inbox_bench, scheduling_bench
+from bench import engine_bench, http_bench, inbox_bench, scheduling_bench, script_bench
 from bench.common import fresh_database
 from bench.table import render
 
@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         details["signals"] = http_bench.device_signals(url, Path(tempfile.mkdtemp(dir=tmp)), 50 if quick else 300)
     step("job-shop scheduling: public instances through POST /api/v1/schedules (CP-SAT) and greedy")
     details["scheduling"] = scheduling_bench.job_shop(pg, tmp, quick=quick)
+    step("script sandbox: a script task's code in a worker process vs in the server process")
+    details["scripts"] = script_bench.overhead(200 if quick else 5000)
     rss_count = 2_000 if quick else 100_000
     step(f"server RSS over {rss_count} straight-through instances (SQLite)")
     details["rss"] = rss_after(rss_count, tmp, pg)
@@ -118,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "signals_per_s": details["signals"]["per_s"],
         "signal_latency_p99_ms": details["signals"]["p99"],
         "rss_mb_after_100k": details["rss"]["peak_rss_mb"],
+        "script_sandbox_overhead_ms": details["scripts"]["overhead_ms"],
         # Makespan ÷ best known: ft10 (10×10, 10 s), la36 (15×15, 30 s), the worst of ft06 and la01-la05.
         **{f"sched_ratio_{name}": details["scheduling"][name]["ratio"] for name in ("ft10", "la36")
            if name in details["scheduling"]},

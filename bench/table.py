@@ -61,6 +61,11 @@ def render(results: dict[str, Any], details: dict[str, Any] | None = None) -> st
         ("Device signals/s, 2 servers", results["signals_per_s"], extra(f"via {signal_path}")),
         ("Signal-to-token latency p99 (ms)", results["signal_latency_p99_ms"],
          extra(f"p50 {sig.get('p50')} ms, one machine at a time; p99 {sig.get('loaded_p99')} ms under load")),
+        *([("Script task in the sandbox's worker process, extra time per script (ms)",
+            results["script_sandbox_overhead_ms"],
+            extra(f"{d.get('scripts', {}).get('sandbox_ms')} ms in the worker vs "
+                  f"{d.get('scripts', {}).get('in_process_ms')} ms in the server process"))]
+          if results.get("script_sandbox_overhead_ms") is not None else []),
         ("Peak server RSS after 100 000 completed instances (MB)", results["rss_mb_after_100k"],
          extra(f"resident {d.get('rss', {}).get('rss_mb_after_1000')} MB after 1 000, "
                f"{d.get('rss', {}).get('rss_mb_after_100000')} MB after 100 000; "

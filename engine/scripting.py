@@ -8,6 +8,7 @@ allow-list of builtins: no import, open, eval, getattr or module objects.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import datetime as _dt
 import decimal
@@ -15,7 +16,7 @@ import functools
 import math
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -26,6 +27,7 @@ from RestrictedPython.Guards import (
     safe_builtins,
     safer_getattr,
 )
+from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.task import Task
 
@@ -59,8 +61,81 @@ _INPLACE = {
 }
 
 
+# --- bounds: what one operation may build (a model must not exhaust the server's memory or CPU) ---------
+MAX_INT_BITS = 1 << 16  # 65,536 bits: about 19,700 decimal digits
+MAX_SEQUENCE = 10_000_000  # items of a list or characters of a string one operation may build
+MAX_ITERATIONS = 1_000_000  # loop and comprehension steps of one expression in the server process
+
+
+def _too_big(what: str) -> ScriptError:
+    return ScriptError(f"{what} would be too large for model data")
+
+
+def _pow(base: Any, exponent: Any) -> Any:
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1 \
+            and exponent * base.bit_length() > MAX_INT_BITS:
+        raise _too_big(f"{base} ** {exponent}")
+    return base ** exponent
+
+
+def _mul(left: Any, right: Any) -> Any:
+    if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+        raise _too_big("the product")
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+            raise _too_big(f"repeating a {type(seq).__name__} of {len(seq)} {times} times")
+    return left * right
+
+
+def _lshift(value: Any, bits: Any) -> Any:
+    if isinstance(value, int) and isinstance(bits, int) and value and value.bit_length() + bits > MAX_INT_BITS:
+        raise _too_big(f"{value} << {bits}")
+    return value << bits
+
+
+def _range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_SEQUENCE:
+        raise _too_big(f"range{args}")
+    return numbers
+
+
+_BOUNDED = {"**=": _pow, "*=": _mul, "<<=": _lshift}
+BUILTINS["range"] = _range
+
+
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
-    return _INPLACE[op](x, y)
+    return _BOUNDED[op](x, y) if op in _BOUNDED else _INPLACE[op](x, y)
+
+
+class BoundedPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's policy, with `**`, `*` and `<<` routed through the bounded operations: the
+    compiler would otherwise run `10 ** 10 ** 8` or `'a' * 10 ** 10` on the server's CPU and memory."""
+
+    _CALLS: ClassVar[dict[type, str]] = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_"}
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        name = self._CALLS.get(type(node.op))
+        if name is None:
+            return node
+        call = ast.Call(func=ast.copy_location(ast.Name(name, ast.Load()), node), args=[node.left, node.right],
+                        keywords=[])
+        return ast.copy_location(call, node)
+
+
+def _counting_getiter(budget: int) -> Callable[[Any], Any]:
+    """`_getiter_` for one evaluation: every loop and comprehension step counts against `budget`."""
+    steps = [0]
+
+    def getiter(iterable: Any) -> Any:
+        for item in default_guarded_getiter(iterable):
+            steps[0] += 1
+            if steps[0] > budget:
+                raise ScriptError(f"the expression took more than {budget} loop steps")
+            yield item
+
+    return getiter
 
 
 SAFE_GLOBALS: dict[str, Any] = {
@@ -72,6 +147,9 @@ SAFE_GLOBALS: dict[str, Any] = {
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": full_write_guard,
     "_inplacevar_": _inplacevar,
+    "_pow_": _pow,
+    "_mul_": _mul,
+    "_lshift_": _lshift,
     # Values, not modules: a module object would hand out its own imports (random._os).
     "datetime": _dt.datetime,
     "date": _dt.date,
@@ -88,7 +166,7 @@ SAFE_GLOBALS: dict[str, Any] = {
 
 @functools.lru_cache(maxsize=4096)
 def compile_expression(source: str) -> Any:
-    result = compile_restricted_eval(source.strip(), "<expression>")
+    result = compile_restricted_eval(source.strip(), "<expression>", policy=BoundedPolicy)
     if result.errors:
         raise ScriptError(f"expression {source.strip()!r} refused: {'; '.join(result.errors)}")
     return result.code
@@ -96,7 +174,7 @@ def compile_expression(source: str) -> Any:
 
 @functools.lru_cache(maxsize=1024)
 def compile_script(source: str) -> Any:
-    result = compile_restricted_exec(source, "<script>")
+    result = compile_restricted_exec(source, "<script>", policy=BoundedPolicy)
     if result.errors:
         raise ScriptError(f"script refused: {'; '.join(result.errors)}")
     return result.code
@@ -130,15 +208,29 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
     def __init__(self, extra_globals: dict[str, Any] | None = None) -> None:
         super().__init__(dict(SAFE_GLOBALS, **(extra_globals or {})))
+        # Functions handed in by the embedding code (the conformance harness's call log) live in this
+        # process: scripts that call them run here. Models from users run in the sandbox.
+        self.sandboxed = not extra_globals
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         code = compile_expression(expression)
         scope = dict(self.globals)
+        scope["_getiter_"] = _counting_getiter(MAX_ITERATIONS)
         scope.update(external_context or {})
         scope.update(context)
         return eval(code, scope)  # noqa: S307 - restricted bytecode, guarded globals
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        """Run a script on the task data: in a worker process with CPU, memory and time limits (sandbox.py)."""
+        if self.sandboxed:
+            from taktflow.engine.sandbox import SANDBOX
+
+            compile_script(script)  # refused before a worker is bothered
+            SANDBOX.execute(script, context, dict(external_context or {}))
+            return True
+        return self.execute_here(script, context, external_context)
+
+    def execute_here(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         code = compile_script(script)
         self.check_for_overwrite(context, external_context or {})
         context.update(self.globals)

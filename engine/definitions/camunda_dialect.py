@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
@@ -156,6 +157,30 @@ class CallActivityConverter(SubWorkflowTaskConverter):
 # --- cron timer cycles -------------------------------------------------------------------------------------
 
 
+# A cycle is bounded: R999999999/PT0S once made one worker fire a billion timers back to back.
+MAX_CYCLE_REPETITIONS = 10_000
+MIN_CYCLE_INTERVAL_S = 1.0
+MIN_ENDLESS_CYCLE_INTERVAL_S = 60.0  # R/... repeats forever: at most once a minute
+
+
+def check_cycle(text: str) -> str | None:
+    """Why an ISO 8601 timer cycle is refused (too many repetitions, too short an interval), or None."""
+    try:
+        cycles, _, interval = CycleTimerEventDefinition.parse_iso_recurring_interval(text)
+    except Exception:  # noqa: BLE001 - not an ISO cycle: EXT133 and the timer itself report that
+        return None
+    seconds = interval.total_seconds()
+    if cycles > MAX_CYCLE_REPETITIONS:
+        return f"timer cycle {text!r} repeats {cycles} times; at most {MAX_CYCLE_REPETITIONS} are allowed"
+    if cycles < 0 and seconds < MIN_ENDLESS_CYCLE_INTERVAL_S:
+        return (f"timer cycle {text!r} repeats forever every {seconds:g} s; an endless cycle may fire at most "
+                f"once every {MIN_ENDLESS_CYCLE_INTERVAL_S:g} s")
+    if seconds < MIN_CYCLE_INTERVAL_S:
+        return (f"timer cycle {text!r} fires every {seconds:g} s; the interval must be at least "
+                f"{MIN_CYCLE_INTERVAL_S:g} s")
+    return None
+
+
 class CycleTimer(CycleTimerEventDefinition):
     """A timeCycle: an ISO 8601 repetition (SpiffWorkflow's reading) or a cron expression.
 
@@ -179,6 +204,18 @@ class CycleTimer(CycleTimerEventDefinition):
     def cycle_complete(self, my_task: Task) -> bool:
         value = self._cron_value(my_task)
         if value is None:
+            current = my_task._get_internal_data("event_value")
+            if current is not None and "refused" in current:
+                return False  # refused once, with an incident; the timer never fires
+            if current is None:
+                # A cycle from an expression is only known now: bounded like a literal one at deploy.
+                expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+                problem = check_cycle(str(expression).strip())
+                if problem is not None:
+                    my_task._set_internal_data(event_value={"cycles": 0, "next": None, "duration": 0,
+                                                            "refused": problem})
+                    my_task._set_state(TaskState.ERROR)
+                    raise WorkflowTaskException(problem, task=my_task)
             return super().cycle_complete(my_task)
         now = utcnow()
         if value["cycles"] == 0 or datetime.fromisoformat(value["next"]) > now:
@@ -209,6 +246,8 @@ def _timer_definition(parser: Any, definition: Any) -> Any:
             cron.parse(literal)
         except cron.CronError as exc:
             raise _problem(parser, str(exc)) from exc
+    elif literal is not None and (problem := check_cycle(literal)) is not None:
+        raise _problem(parser, problem)
     return CycleTimer(definition.name, definition.expression, description=definition.description)
 
 

@@ -12,6 +12,7 @@ from taktflow.engine import history, instances
 from taktflow.engine.core import Engine
 from taktflow.engine.store.models import ProcessInstance
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["instances"])
@@ -50,7 +51,7 @@ def start(
 @router.get("/process-instances")
 def query(
     businessKey: str | None = None, key: str | None = None, state: str | None = None,  # noqa: N803
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),
     engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK)),
 ) -> list[dict[str, Any]]:
     stmt = instances.query(business_key=businessKey, key=key, state=state).limit(limit).offset(offset)

@@ -12,6 +12,7 @@ from taktflow.engine.core import Engine
 from taktflow.engine.store.models import UserTask
 from taktflow.web.api.deps import get_engine, require
 from taktflow.web.api.instances import instance_out
+from taktflow.web.api.params import MAX_INT64
 from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(tags=["tasks"])
@@ -38,7 +39,7 @@ def task_out(row: UserTask) -> dict[str, Any]:
 def query(
     candidateGroup: list[str] | None = Query(None), candidateUser: str | None = None,  # noqa: N803
     assignee: str | None = None, processInstanceId: str | None = None,  # noqa: N803
-    processKey: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),  # noqa: N803
+    processKey: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),  # noqa: N803
     engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK)),
 ) -> list[dict[str, Any]]:
     stmt = tasks.query(candidate_groups=candidateGroup, candidate_user=candidateUser, assignee=assignee,

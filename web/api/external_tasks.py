@@ -11,7 +11,7 @@ from taktflow.engine import jobs
 from taktflow.engine.core import Engine
 from taktflow.web.api.deps import get_engine, require
 from taktflow.web.api.instances import instance_out
-from taktflow.web.api.params import Count
+from taktflow.web.api.params import Count, Variables
 from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(tags=["external tasks"])
@@ -33,7 +33,7 @@ class FetchAndLock(BaseModel):
 
 class Complete(BaseModel):
     workerId: str = Field(min_length=1)  # noqa: N815
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 class Failure(BaseModel):
@@ -48,7 +48,7 @@ class BpmnErrorBody(BaseModel):
     workerId: str = Field(min_length=1)  # noqa: N815
     errorCode: str = Field(min_length=1)  # noqa: N815
     errorMessage: str = ""  # noqa: N815
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 @router.post("/external-tasks/fetch-and-lock")

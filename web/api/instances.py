@@ -12,7 +12,7 @@ from taktflow.engine import history, instances
 from taktflow.engine.core import Engine
 from taktflow.engine.store.models import ProcessInstance
 from taktflow.web.api.deps import get_engine, require
-from taktflow.web.api.params import MAX_INT64
+from taktflow.web.api.params import MAX_INT64, Variables
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["instances"])
@@ -20,7 +20,7 @@ router = APIRouter(tags=["instances"])
 
 class StartRequest(BaseModel):
     businessKey: str | None = Field(default=None, max_length=200)  # noqa: N815 - Camunda's REST names
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 class CancelRequest(BaseModel):

@@ -12,14 +12,14 @@ from taktflow.engine.core import Engine
 from taktflow.engine.store.models import UserTask
 from taktflow.web.api.deps import get_engine, require
 from taktflow.web.api.instances import instance_out
-from taktflow.web.api.params import MAX_INT64
+from taktflow.web.api.params import MAX_INT64, Variables
 from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(tags=["tasks"])
 
 
 class CompleteRequest(BaseModel):
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 class ClaimRequest(BaseModel):

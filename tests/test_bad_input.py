@@ -235,3 +235,10 @@ def test_text_with_nul_is_refused_at_the_door(api):
         assert "must not contain NUL" in response.json()["detail"]
     # An escaped backslash before "u0000" is text, not NUL.
     assert api.post("/api/v1/signals", content=b'{"name": "s\\\\u0000"}', headers=JSON).status_code == 200
+
+
+def test_a_counter_jump_beyond_32_bits_is_stored(api):
+    # A 64-bit PLC counter may jump by more than INTEGER holds between two readings (first reading, reset).
+    for value in (1, 4_000_000_000, 2**62):
+        response = api.post("/api/v1/devices/ASSY-01/signals", json={"kind": "processed", "value": value})
+        assert response.status_code == 200, response.text

@@ -1,4 +1,4 @@
-"""Bounded integers for API parameters and bodies.
+"""Bounded numbers for API parameters and bodies.
 
 JSON and query strings carry integers of any size; the database does not (INTEGER is 32 bits on PostgreSQL,
 SQLite binds at most 64). A number no column can hold is refused here with a 422 naming the field, instead of

@@ -186,7 +186,7 @@ class InstanceRun:
             )
             return
         self._new_incident(
-            "script_error", f"{type(exc).__name__}: {exc}", task,
+            "script_error", f"{type(exc).__name__}: {_exception_text(exc)}", task,
             stack="".join(traceback.format_exception(exc)),
         )
 
@@ -738,3 +738,10 @@ def load_definition(session: Session, definition_id: int) -> ProcessDefinition:
     if definition is None:
         raise NotFound(f"process definition {definition_id} does not exist")
     return definition
+
+
+def _exception_text(exc: SpiffWorkflowException) -> str:
+    """str() of a Spiff exception; Spiff joins its notes and fails when one is None (a NameError it could not
+    suggest a name for), which must not turn an incident into a server error."""
+    exc.notes = [note for note in getattr(exc, "notes", []) if isinstance(note, str)]
+    return str(exc)

@@ -200,6 +200,8 @@ def check_source(source: str, *, is_script: bool) -> list[str]:
             problems.append(f"calls {node.func.id}(), which models may not use")
         if isinstance(node, ast.Import | ast.ImportFrom):
             problems.append("imports a module, which models may not do")
+        if isinstance(node, ast.ClassDef):  # no __build_class__ at run time: refuse it at deploy instead
+            problems.append(f"defines class {node.name}, which models may not do")
     return problems
 
 
@@ -239,6 +241,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
             exec(code, context)  # noqa: S102 - restricted bytecode, guarded globals
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
+        _check_storable(context)
         return True
 
     def _remove_globals_and_functions_from_context(
@@ -247,6 +250,31 @@ class RestrictedEnvironment(TaskDataEnvironment):
         for key in list(context):
             if key in self.globals or callable(context[key]) or (external_context and key in external_context):
                 context.pop(key)
+
+
+# What task data may hold: the serializer stores these (a set or tuple as a list). A generator, map, range or
+# class instance left in a variable would fail only when the instance is saved, as a server error.
+_STORABLE = (str, int, float, bool, type(None), _dt.date, _dt.time, _dt.timedelta, decimal.Decimal)
+
+
+def _unstorable(value: Any, depth: int = 0) -> str | None:
+    if isinstance(value, _STORABLE):
+        return None
+    if depth < 50 and isinstance(value, list | tuple | set | frozenset):
+        return next((p for v in value if (p := _unstorable(v, depth + 1))), None)
+    if depth < 50 and isinstance(value, dict):
+        return next((p for v in value.values() if (p := _unstorable(v, depth + 1))), None)
+    return type(value).__name__
+
+
+def _check_storable(context: dict[str, Any]) -> None:
+    """Refuse, naming the variable, what a script left that process data cannot store (the first one)."""
+    for name, value in list(context.items()):
+        kind = _unstorable(value)
+        if kind is not None:
+            del context[name]  # the task's data is saved with its incident: it must stay storable
+            raise ScriptError(f"variable {name!r} holds a {kind}, which process data cannot store: "
+                              "use a list, dict, number, text or date")
 
 
 ServiceDispatch = Callable[[Task], bool | None]

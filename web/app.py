@@ -21,6 +21,7 @@ from taktflow.handlers.erp.api import router as erp_router
 from taktflow.handlers.mes.api import router as mes_router
 from taktflow.web import errors
 from taktflow.web.api import router as api_router
+from taktflow.web.nul_guard import RefuseNul
 from taktflow.web.pages import install as install_pages
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def create_app(runtime: Runtime, *, embedded_worker: bool = False) -> FastAPI:
     app.state.engine = runtime.engine
     app.state.runtime = runtime
     errors.install(app)
+    app.add_middleware(RefuseNul)
     app.include_router(api_router)
     app.include_router(devices_router, prefix="/api/v1")
     app.include_router(erp_router)

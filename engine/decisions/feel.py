@@ -23,6 +23,9 @@ Evaluator = Callable[[Context], Any]
 UnaryTest = Callable[[Any, Context], bool]
 
 
+MAX_EXPONENT = 1000
+
+
 class FeelSyntaxError(ValueError):
     """The text is not FEEL this engine understands (reported at deploy time)."""
 
@@ -124,6 +127,8 @@ def _arith(op: str, left: Any, right: Any) -> Any:
     if op == "*":
         return left * right
     if op == "**":
+        if abs(right) > MAX_EXPONENT:  # 10 ** 10 ** 9 would compute for minutes before any size check
+            raise FeelEvaluationError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
         return left**right
     if right == 0:
         return None  # FEEL: division by zero is null

@@ -239,10 +239,15 @@ class DecisionModel:
         decision = self.decisions[decision_id]
         try:
             if "literal" in decision:
-                return plain(compile_expression(decision["literal"])(context))
-            return self._evaluate_table(decision_id, decision["table"], context)
+                result = plain(compile_expression(decision["literal"])(context))
+            else:
+                result = self._evaluate_table(decision_id, decision["table"], context)
         except FeelEvaluationError as exc:
             raise DecisionError(decision_id, str(exc)) from exc
+        problem = _oversized(result, [0])
+        if problem:
+            raise DecisionError(decision_id, f"result is too large: {problem}")
+        return result
 
     def _table(self, decision_id: str, table: dict[str, Any]) -> _CompiledTable:
         compiled = self._compiled.get(decision_id)
@@ -340,6 +345,40 @@ def _graph_value(result: Any, decision: dict[str, Any]) -> Any:
     if all(len(row) == 1 for row in result):
         return [next(iter(row.values())) for row in result]
     return result
+
+
+# A decision's result becomes process variables: it is stored with the instance on every save and sent to every
+# client that reads it. A model that concatenates strings through a chain of decisions doubles its output at
+# each step; capped per decision, it stops at the first step past the cap with a message naming the decision.
+MAX_RESULT_CHARS = 64 * 1024
+MAX_INT64 = 2**63 - 1
+
+
+def _oversized(value: Any, size: list[int]) -> str | None:
+    """What makes a result too large to keep as variables, or None. `size` accumulates characters and items."""
+    size[0] += 1
+    if isinstance(value, str):
+        size[0] += len(value)
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if not -MAX_INT64 - 1 <= value <= MAX_INT64:
+            return "a number does not fit in 64 bits"
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"{value} is not a finite number"
+    elif isinstance(value, list):
+        for item in value:
+            if problem := _oversized(item, size):
+                return problem
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            size[0] += len(str(key))
+            if problem := _oversized(item, size):
+                return problem
+    if size[0] > MAX_RESULT_CHARS:
+        return f"more than {MAX_RESULT_CHARS} characters of output"
+    return None
 
 
 def plain(value: Any) -> Any:

@@ -1280,7 +1280,7 @@ def is_date(text: str) -> bool:
 def is_cycle(text: str) -> bool:
     """ISO 8601 repeating interval (R[n]/start/duration, R[n]/duration[/end], R[n]/start/end) or cron."""
     parts = text.split("/")
-    if parts[0].startswith("R") and (parts[0] == "R" or parts[0][1:].isdigit()) and 2 <= len(parts) <= 3:
+    if re.fullmatch(r"R[0-9]*", parts[0]) and 2 <= len(parts) <= 3:  # [0-9], not \d: no Unicode digits
         rest = parts[1:]
         if len(rest) == 1:
             return is_duration(rest[0])

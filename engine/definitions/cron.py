@@ -121,7 +121,7 @@ def parse(text: str) -> Cron:
 def _number(text: str, names: dict[str, int] | None) -> int:
     if names and text.upper() in names:
         return names[text.upper()]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # '²'.isdigit() is True, int('²') fails
         raise CronError(f"{text!r} is not a number{' or a name' if names else ''}")
     return int(text)
 
@@ -172,12 +172,12 @@ def _day_of_month(text: str) -> list[DayTest]:
     for part in text.upper().split(","):
         if part == "L":
             tests.append(lambda d: d.day == _last_day(d))
-        elif part.startswith("L-") and part[2:].isdigit():
+        elif part.startswith("L-") and part[2:].isascii() and part[2:].isdigit():
             offset = int(part[2:])
             tests.append(lambda d, o=offset: d.day == _last_day(d) - o)
         elif part == "LW":
             tests.append(lambda d: _nearest_weekday(d, _last_day(d)))
-        elif part.endswith("W") and part[:-1].isdigit() and 1 <= int(part[:-1]) <= 31:
+        elif part.endswith("W") and part[:-1].isascii() and part[:-1].isdigit() and 1 <= int(part[:-1]) <= 31:
             tests.append(lambda d, n=int(part[:-1]): _nearest_weekday(d, n))
         else:
             days = _values(part, 1, 31)

@@ -27,6 +27,19 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+MAX_INT32 = 2**31 - 1  # Integer columns (ids, counts): 32 bits on PostgreSQL
+MAX_INT64 = 2**63 - 1  # BigInteger columns; SQLite binds no larger integer at all
+
+
+def row_id(text: str) -> int | None:
+    """The id in a text reference ("42"), or None when it is not one: only ASCII digits ('²'.isdigit() is
+    True and int('²') fails; int('١٢') is 12) and nothing an Integer id column could not hold."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_INT32 else None
+
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -45,7 +45,7 @@ class Device(Base):
     processed_total: Mapped[int] = mapped_column(BigInteger, default=0)
     defective_total: Mapped[int] = mapped_column(BigInteger, default=0)
     # Rejects counted but not yet reported with a cycle (defective and processed arrive as separate signals).
-    scrap_unreported: Mapped[int] = mapped_column(Integer, default=0)
+    scrap_unreported: Mapped[int] = mapped_column(BigInteger, default=0)
     # Sequences are stored as sequence_base + the machine's number; a birth (restart) moves the base on.
     last_sequence: Mapped[int | None] = mapped_column(BigInteger)
     sequence_base: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -86,8 +86,8 @@ class DeviceSignal(Base):
     received_at: Mapped[datetime] = mapped_column()
     source: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))  # applied | late | anomaly
-    delta_count: Mapped[int | None] = mapped_column(Integer)  # parts this signal added (processed)
-    delta_scrap: Mapped[int | None] = mapped_column(Integer)  # rejects this signal added (defective)
+    delta_count: Mapped[int | None] = mapped_column(BigInteger)  # parts this signal added (processed)
+    delta_scrap: Mapped[int | None] = mapped_column(BigInteger)  # rejects this signal added (defective)
     messages: Mapped[list[Any]] = mapped_column(JSON, default=list)  # what was correlated, and to whom
 
 

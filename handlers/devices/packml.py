@@ -100,7 +100,7 @@ def parse_state(value: object) -> State:
         return State(int(value))
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():  # int() takes '١٢' but not '²'
             return State(int(text))
         try:
             return State[text.upper()]

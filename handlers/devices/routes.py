@@ -13,6 +13,7 @@ from taktflow.handlers.devices import oee as oee_service
 from taktflow.handlers.devices import service
 from taktflow.handlers.devices.packml import State
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64
 from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -22,7 +23,8 @@ class SignalIn(BaseModel):
     kind: str = Field(description=f"one of {', '.join(service.KINDS)}")
     value: Any = None
     timestamp: datetime | None = Field(default=None, description="machine time (ISO 8601); receive time if empty")
-    sequence: int | None = Field(default=None, ge=0, description="per device, increasing; detects duplicates")
+    sequence: int | None = Field(default=None, ge=0, le=MAX_INT64,
+                                 description="per device, increasing; detects duplicates")
 
 
 def _utc(value: datetime | None) -> datetime | None:

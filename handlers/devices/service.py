@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from taktflow.engine import events
 from taktflow.engine.core import Engine, StaleInstance
 from taktflow.engine.errors import EngineError, NotFound
+from taktflow.engine.store.models import MAX_INT64
 from taktflow.handlers.devices.models import Device, DeviceAnomaly, DeviceSignal, MachineEvent
 from taktflow.handlers.devices.packml import HELD_OR_STOPPED, State, parse_state, transition_allowed
 
@@ -121,6 +122,8 @@ def check(signal: Signal) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer() \
                 or value < 0:
             raise InvalidSignal(f"{kind} counter value {value!r} must be a whole number >= 0")
+        if value > MAX_INT64:  # no PLC counts beyond 64 bits; the raw reading is a BigInteger column
+            raise InvalidSignal(f"{kind} counter value {value:.4g} is larger than a 64-bit counter")
         return int(value)
     if kind == "design_speed":
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:

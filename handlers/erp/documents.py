@@ -13,6 +13,9 @@ from taktflow.handlers.erp.errors import ErpError, InvalidTransition
 
 CENT = Decimal("0.01")
 QTY = Decimal("0.0001")
+# Quantity columns are Numeric(18, 4): 14 digits before the point. A larger number is a typo or an attack, and
+# would fail as a database overflow (PostgreSQL) or a decimal precision error (quantize) instead of a message.
+LIMIT = Decimal(10) ** 14
 
 
 def dec(value: Any, what: str = "value") -> Decimal:
@@ -25,7 +28,14 @@ def dec(value: Any, what: str = "value") -> Decimal:
         raise ErpError(f"{what} must be a number, not {value!r}") from None
     if not result.is_finite():
         raise ErpError(f"{what} must be a finite number")
+    if abs(result) >= LIMIT:
+        raise ErpError(f"{what} is too large: at most 14 digits before the decimal point, not {fmt_short(result)}")
     return result
+
+
+def fmt_short(value: Decimal) -> str:
+    """A number of any size for a message: 1.5E+400 stays short, 2.5 stays 2.5."""
+    return f"{value.normalize():E}" if abs(value.adjusted()) > 20 else fmt(value)
 
 
 def money(value: Any) -> Decimal:

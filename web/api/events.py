@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from taktflow.engine import events
 from taktflow.engine.core import Engine
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import Variables
 from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(tags=["events"])
@@ -18,13 +19,13 @@ router = APIRouter(tags=["events"])
 class MessageRequest(BaseModel):
     name: str = Field(min_length=1)
     businessKey: str | None = None  # noqa: N815 - Camunda's REST names
-    correlationKeys: dict[str, Any] | None = None  # noqa: N815
-    variables: dict[str, Any] = Field(default_factory=dict)
+    correlationKeys: Variables | None = None  # noqa: N815
+    variables: Variables = Field(default_factory=dict)
 
 
 class SignalRequest(BaseModel):
     name: str = Field(min_length=1)
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 def _reached(items: list[events.Reached]) -> list[dict[str, Any]]:

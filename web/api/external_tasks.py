@@ -11,14 +11,18 @@ from taktflow.engine import jobs
 from taktflow.engine.core import Engine
 from taktflow.web.api.deps import get_engine, require
 from taktflow.web.api.instances import instance_out
+from taktflow.web.api.params import Count, Variables
 from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(tags=["external tasks"])
 
+# A lock or retry delay beyond this is a typo, not a plan (and overflows the timestamp it is added to).
+MAX_LOCK_MS = 30 * 24 * 3600 * 1000
+
 
 class Topic(BaseModel):
     name: str = Field(min_length=1)
-    lockDuration: int = Field(gt=0, description="milliseconds")  # noqa: N815 - Camunda's REST names
+    lockDuration: int = Field(gt=0, le=MAX_LOCK_MS, description="milliseconds, at most 30 days")  # noqa: N815 - Camunda's REST names
 
 
 class FetchAndLock(BaseModel):
@@ -29,22 +33,22 @@ class FetchAndLock(BaseModel):
 
 class Complete(BaseModel):
     workerId: str = Field(min_length=1)  # noqa: N815
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 class Failure(BaseModel):
     workerId: str = Field(min_length=1)  # noqa: N815
     errorMessage: str = "failed"  # noqa: N815
     errorDetails: str | None = None  # noqa: N815
-    retries: int = Field(default=0, ge=0)
-    retryTimeout: int = Field(default=0, ge=0, description="milliseconds")  # noqa: N815
+    retries: Count = 0
+    retryTimeout: int = Field(default=0, ge=0, le=MAX_LOCK_MS, description="milliseconds, at most 30 days")  # noqa: N815
 
 
 class BpmnErrorBody(BaseModel):
     workerId: str = Field(min_length=1)  # noqa: N815
     errorCode: str = Field(min_length=1)  # noqa: N815
     errorMessage: str = ""  # noqa: N815
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 @router.post("/external-tasks/fetch-and-lock")

@@ -10,6 +10,7 @@ from taktflow.engine import jobs
 from taktflow.engine.core import Engine
 from taktflow.engine.store.models import Incident
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import RowId
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["incidents"])
@@ -29,6 +30,6 @@ def query(processInstanceId: str | None = None, engine: Engine = Depends(get_eng
 
 
 @router.post("/incidents/{incident_id}/retry")
-def retry(incident_id: int, engine: Engine = Depends(get_engine),
+def retry(incident_id: RowId, engine: Engine = Depends(get_engine),
           principal: Principal = Depends(require(OPERATE))) -> Any:
     return incident_out(jobs.retry_incident(engine, incident_id, actor=principal.name))

@@ -13,6 +13,7 @@ from taktflow.engine import history, instances
 from taktflow.engine.core import Engine
 from taktflow.engine.store.models import ProcessInstance
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64, Variables
 from taktflow.web.auth.access import instances_visible_to
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
@@ -21,7 +22,7 @@ router = APIRouter(tags=["instances"])
 
 class StartRequest(BaseModel):
     businessKey: str | None = Field(default=None, max_length=200)  # noqa: N815 - Camunda's REST names
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 class CancelRequest(BaseModel):
@@ -52,7 +53,7 @@ def start(
 @router.get("/process-instances")
 def query(
     businessKey: str | None = None, key: str | None = None, state: str | None = None,  # noqa: N803
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),
     engine: Engine = Depends(get_engine), principal: Principal = Depends(require(WORK)),
 ) -> list[dict[str, Any]]:
     """Instances the caller may read: all for operators and admins, else those it started or has a task in."""

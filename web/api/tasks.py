@@ -12,6 +12,7 @@ from taktflow.engine.core import Engine
 from taktflow.engine.store.models import UserTask
 from taktflow.web.api.deps import get_engine, require
 from taktflow.web.api.instances import instance_out
+from taktflow.web.api.params import MAX_INT64, Variables
 from taktflow.web.auth.access import may_assign_to_others, may_see, may_work_on, tasks_visible_to
 from taktflow.web.auth.service import WORK, Principal
 
@@ -19,7 +20,7 @@ router = APIRouter(tags=["tasks"])
 
 
 class CompleteRequest(BaseModel):
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 class ClaimRequest(BaseModel):
@@ -39,7 +40,7 @@ def task_out(row: UserTask) -> dict[str, Any]:
 def query(
     candidateGroup: list[str] | None = Query(None), candidateUser: str | None = None,  # noqa: N803
     assignee: str | None = None, processInstanceId: str | None = None,  # noqa: N803
-    processKey: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),  # noqa: N803
+    processKey: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),  # noqa: N803
     engine: Engine = Depends(get_engine), principal: Principal = Depends(require(WORK)),
 ) -> list[dict[str, Any]]:
     """Open tasks the caller may see (its groups', offered to it by name, or assigned to it), filtered."""

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taktflow.engine.store.models import UserTask
+from taktflow.engine.store.models import UserTask, row_id
 from taktflow.handlers.devices.models import Device
 from taktflow.handlers.devices.packml import State
 from taktflow.handlers.erp.items.models import Item
@@ -159,7 +159,7 @@ class MachinePanel:
 def machine_panels(session: Session, work_centers: list[str]) -> list[MachinePanel]:
     devices = list(session.scalars(select(Device).where(Device.work_center.in_(work_centers))
                                    .order_by(Device.work_center, Device.id)))
-    job_ids = {int(d.job_operation_id) for d in devices if d.job_operation_id and d.job_operation_id.isdigit()}
-    ops = {op.id: op for op in session.scalars(select(Operation).where(Operation.id.in_(job_ids)))} if job_ids else {}
-    return [MachinePanel(d, State(d.state), ops.get(int(d.job_operation_id))
-                         if d.job_operation_id and d.job_operation_id.isdigit() else None) for d in devices]
+    job_ids = {d.id: row_id(d.job_operation_id or "") for d in devices}
+    wanted = {i for i in job_ids.values() if i is not None}
+    ops = {op.id: op for op in session.scalars(select(Operation).where(Operation.id.in_(wanted)))} if wanted else {}
+    return [MachinePanel(d, State(d.state), ops.get(job_ids[d.id])) for d in devices]

@@ -11,6 +11,7 @@ from taktflow.handlers.erp.invoicing import service
 from taktflow.handlers.erp.invoicing.models import VendorBill
 from taktflow.handlers.erp.web import document_out, num
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64, RowId
 from taktflow.web.auth.service import FINANCE, WORK, Principal
 
 router = APIRouter(tags=["erp: invoicing"])
@@ -26,8 +27,8 @@ def bill_out(b: VendorBill) -> dict[str, Any]:
 
 
 @router.get("/invoices")
-def list_invoices(orderId: int | None = None, state: str | None = None,  # noqa: N803
-                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+def list_invoices(orderId: RowId | None = None, state: str | None = None,  # noqa: N803
+                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),
                   engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [document_out(i, orderId=i.order_id, deliveryId=i.delivery_id, customerId=i.customer_id,
@@ -39,7 +40,7 @@ def list_invoices(orderId: int | None = None, state: str | None = None,  # noqa:
 
 @router.get("/payments")
 def list_payments(direction: str | None = None, limit: int = Query(100, ge=1, le=1000),
-                  offset: int = Query(0, ge=0), engine: Engine = Depends(get_engine),
+                  offset: int = Query(0, ge=0, le=MAX_INT64), engine: Engine = Depends(get_engine),
                   _: Principal = Depends(require(FINANCE))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [document_out(p, direction=p.direction, partnerId=p.partner_id, amount=num(p.amount), paidAt=p.paid_at,
@@ -49,14 +50,14 @@ def list_payments(direction: str | None = None, limit: int = Query(100, ge=1, le
 
 
 @router.get("/vendor-bills")
-def list_bills(purchaseOrderId: int | None = None, state: str | None = None,  # noqa: N803
+def list_bills(purchaseOrderId: RowId | None = None, state: str | None = None,  # noqa: N803
                engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [bill_out(b) for b in service.list_vendor_bills(session, purchase_order_id=purchaseOrderId, state=state)]
 
 
 @router.get("/vendor-bills/{bill_id}")
-def read_bill(bill_id: int, engine: Engine = Depends(get_engine),
+def read_bill(bill_id: RowId, engine: Engine = Depends(get_engine),
               _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         return bill_out(service.get_vendor_bill(session, bill_id))

@@ -13,6 +13,7 @@ from taktflow.handlers.erp.items import service
 from taktflow.handlers.erp.items.models import Item
 from taktflow.handlers.erp.web import num
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import RowId
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(prefix="/items", tags=["erp: master data"])
@@ -27,7 +28,7 @@ class ItemIn(BaseModel):
     salePrice: Decimal = Decimal("0")  # noqa: N815
     uom: str = "pcs"
     lotTracked: bool = False  # noqa: N815
-    defaultSupplierId: int | None = None  # noqa: N815
+    defaultSupplierId: RowId | None = None  # noqa: N815
 
 
 def item_out(i: Item) -> dict[str, Any]:
@@ -52,6 +53,6 @@ def create_item(body: ItemIn, engine: Engine = Depends(get_engine),
 
 
 @router.get("/{item_id}")
-def read_item(item_id: int, engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> Any:
+def read_item(item_id: RowId, engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> Any:
     with engine.db.read() as session:
         return item_out(service.get_item(session, item_id))

@@ -10,6 +10,7 @@ from taktflow.engine.core import Engine
 from taktflow.handlers.erp.ledger import service
 from taktflow.handlers.erp.web import num
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64, RowId
 from taktflow.web.auth.service import FINANCE, Principal
 
 router = APIRouter(prefix="/ledger", tags=["erp: ledger"])
@@ -23,9 +24,9 @@ def accounts(engine: Engine = Depends(get_engine), _: Principal = Depends(requir
 
 @router.get("/journal-entries")
 def journal_entries(
-    documentType: str | None = None, documentId: int | None = None,  # noqa: N803 - API names
+    documentType: str | None = None, documentId: RowId | None = None,  # noqa: N803 - API names
     processInstanceId: str | None = None, account: str | None = None,  # noqa: N803
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),
     engine: Engine = Depends(get_engine), _: Principal = Depends(require(FINANCE)),
 ) -> list[dict[str, Any]]:
     with engine.db.read() as session:
@@ -53,7 +54,7 @@ def trial_balance(engine: Engine = Depends(get_engine), _: Principal = Depends(r
 
 @router.get("/accounts/{code}/lines")
 def account_ledger(
-    code: str, limit: int = Query(500, ge=1, le=5000), offset: int = Query(0, ge=0),
+    code: str, limit: int = Query(500, ge=1, le=5000), offset: int = Query(0, ge=0, le=MAX_INT64),
     engine: Engine = Depends(get_engine), _: Principal = Depends(require(FINANCE)),
 ) -> list[dict[str, Any]]:
     with engine.db.read() as session:

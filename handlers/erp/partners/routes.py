@@ -13,6 +13,7 @@ from taktflow.handlers.erp.partners import service
 from taktflow.handlers.erp.partners.models import Partner
 from taktflow.handlers.erp.web import num
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import Count, RowId
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(prefix="/partners", tags=["erp: master data"])
@@ -24,7 +25,7 @@ class PartnerIn(BaseModel):
     isCustomer: bool = False  # noqa: N815 - API names
     isSupplier: bool = False  # noqa: N815
     creditLimit: Decimal = Decimal("0")  # noqa: N815
-    paymentTermsDays: int = 30  # noqa: N815
+    paymentTermsDays: Count = 30  # noqa: N815
     email: str | None = None
 
 
@@ -49,7 +50,7 @@ def create_partner(body: PartnerIn, engine: Engine = Depends(get_engine),
 
 
 @router.get("/{partner_id}")
-def read_partner(partner_id: int, engine: Engine = Depends(get_engine),
+def read_partner(partner_id: RowId, engine: Engine = Depends(get_engine),
                  _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         return partner_out(service.get_partner(session, partner_id))

@@ -13,6 +13,7 @@ from taktflow.handlers.erp.purchasing import service
 from taktflow.handlers.erp.purchasing.models import PurchaseOrder, Requisition
 from taktflow.handlers.erp.web import document_out, num
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64, RowId
 from taktflow.web.auth.service import FINANCE, WORK, Principal
 
 router = APIRouter(tags=["erp: purchasing"])
@@ -20,7 +21,7 @@ router = APIRouter(tags=["erp: purchasing"])
 
 class RequisitionIn(BaseModel):
     supplierCode: str | None = None  # noqa: N815 - API names
-    supplierId: int | None = None  # noqa: N815
+    supplierId: RowId | None = None  # noqa: N815
     lines: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -58,7 +59,7 @@ def raise_requisition(body: RequisitionIn, engine: Engine = Depends(get_engine),
 
 @router.get("/requisitions")
 def list_requisitions(
-    state: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    state: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),
     engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK)),
 ) -> list[dict[str, Any]]:
     with engine.db.read() as session:
@@ -66,28 +67,29 @@ def list_requisitions(
 
 
 @router.get("/requisitions/{requisition_id}")
-def read_requisition(requisition_id: int, engine: Engine = Depends(get_engine),
+def read_requisition(requisition_id: RowId, engine: Engine = Depends(get_engine),
                      _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         return requisition_out(service.get_requisition(session, requisition_id))
 
 
 @router.get("/purchase-orders")
-def list_orders(state: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+def list_orders(state: str | None = None, limit: int = Query(100, ge=1, le=1000),
+                offset: int = Query(0, ge=0, le=MAX_INT64),
                 engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [order_out(o) for o in service.list_purchase_orders(session, state=state, limit=limit, offset=offset)]
 
 
 @router.get("/purchase-orders/{order_id}")
-def read_order(order_id: int, engine: Engine = Depends(get_engine),
+def read_order(order_id: RowId, engine: Engine = Depends(get_engine),
                _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         return order_out(service.get_purchase_order(session, order_id))
 
 
 @router.get("/receipts")
-def list_receipts(orderId: int | None = None, engine: Engine = Depends(get_engine),  # noqa: N803
+def list_receipts(orderId: RowId | None = None, engine: Engine = Depends(get_engine),  # noqa: N803
                   _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [document_out(r, orderId=r.order_id, receivedAt=r.received_at,
@@ -96,7 +98,7 @@ def list_receipts(orderId: int | None = None, engine: Engine = Depends(get_engin
 
 
 @router.post("/purchase-orders/{order_id}/vendor-bills")
-def submit_vendor_bill(order_id: int, body: VendorBillIn, engine: Engine = Depends(get_engine),
+def submit_vendor_bill(order_id: RowId, body: VendorBillIn, engine: Engine = Depends(get_engine),
                        principal: Principal = Depends(require(FINANCE))) -> dict[str, Any]:
     """A vendor bill (EDI, OCR or AP clerk): validated against the PO, then correlated as `vendor_bill_received`."""
     reached = service.submit_vendor_bill(engine, order_id=order_id, bill=body.model_dump(), actor=principal.name)

@@ -14,6 +14,7 @@ from taktflow.handlers.erp.sales import service
 from taktflow.handlers.erp.sales.models import Delivery, SalesOrder
 from taktflow.handlers.erp.web import document_out, num
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64, RowId
 from taktflow.web.auth.service import FINANCE, WORK, Principal
 
 router = APIRouter(tags=["erp: sales"])
@@ -21,7 +22,7 @@ router = APIRouter(tags=["erp: sales"])
 
 class SalesOrderIn(BaseModel):
     customerCode: str | None = None  # noqa: N815 - API names
-    customerId: int | None = None  # noqa: N815
+    customerId: RowId | None = None  # noqa: N815
     lines: list[dict[str, Any]] = Field(min_length=1)
     customerReference: str | None = Field(default=None, max_length=100)  # noqa: N815
     taxRate: Decimal = service.DEFAULT_TAX_RATE  # noqa: N815
@@ -64,8 +65,8 @@ def place_order(body: SalesOrderIn, engine: Engine = Depends(get_engine),
 
 
 @router.get("/sales-orders")
-def list_orders(state: str | None = None, customerId: int | None = None,  # noqa: N803
-                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+def list_orders(state: str | None = None, customerId: RowId | None = None,  # noqa: N803
+                limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),
                 engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [order_out(o) for o in service.list_sales_orders(session, state=state, customer_id=customerId,
@@ -73,14 +74,14 @@ def list_orders(state: str | None = None, customerId: int | None = None,  # noqa
 
 
 @router.get("/sales-orders/{order_id}")
-def read_order(order_id: int, engine: Engine = Depends(get_engine),
+def read_order(order_id: RowId, engine: Engine = Depends(get_engine),
                _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         return order_out(service.get_sales_order(session, order_id))
 
 
 @router.post("/sales-orders/{order_id}/payments")
-def pay_order(order_id: int, body: PaymentIn, engine: Engine = Depends(get_engine),
+def pay_order(order_id: RowId, body: PaymentIn, engine: Engine = Depends(get_engine),
               principal: Principal = Depends(require(FINANCE))) -> dict[str, Any]:
     """A customer payment (bank feed or clerk): checked, then correlated as `payment_received`."""
     reached = invoicing.receive_payment(engine, order_id=order_id, amount=body.amount, reference=body.reference,
@@ -89,14 +90,14 @@ def pay_order(order_id: int, body: PaymentIn, engine: Engine = Depends(get_engin
 
 
 @router.get("/deliveries")
-def list_deliveries(orderId: int | None = None, engine: Engine = Depends(get_engine),  # noqa: N803
+def list_deliveries(orderId: RowId | None = None, engine: Engine = Depends(get_engine),  # noqa: N803
                     _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [delivery_out(d) for d in service.list_deliveries(session, order_id=orderId)]
 
 
 @router.get("/deliveries/{delivery_id}")
-def read_delivery(delivery_id: int, engine: Engine = Depends(get_engine),
+def read_delivery(delivery_id: RowId, engine: Engine = Depends(get_engine),
                   _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         return delivery_out(service.get_delivery(session, delivery_id))

@@ -11,6 +11,7 @@ from taktflow.engine.core import Engine
 from taktflow.handlers.erp.stock import service
 from taktflow.handlers.erp.web import num
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64, RowId
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["erp: stock"])
@@ -38,7 +39,7 @@ def create_warehouse(body: WarehouseIn, engine: Engine = Depends(get_engine),
 
 
 @router.get("/locations")
-def locations(warehouseId: int | None = None, engine: Engine = Depends(get_engine),  # noqa: N803
+def locations(warehouseId: RowId | None = None, engine: Engine = Depends(get_engine),  # noqa: N803
               _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [{"id": loc.id, "code": loc.code, "name": loc.name, "usage": loc.usage, "warehouseId": loc.warehouse_id}
@@ -46,7 +47,7 @@ def locations(warehouseId: int | None = None, engine: Engine = Depends(get_engin
 
 
 @router.get("/stock")
-def on_hand(itemId: int | None = None, locationId: int | None = None,  # noqa: N803 - API names
+def on_hand(itemId: RowId | None = None, locationId: RowId | None = None,  # noqa: N803 - API names
             engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     with engine.db.read() as session:
         return [{"itemId": lv.item_id, "item": lv.item_code, "locationId": lv.location_id, "location": lv.location_code,
@@ -56,9 +57,9 @@ def on_hand(itemId: int | None = None, locationId: int | None = None,  # noqa: N
 
 @router.get("/stock/moves")
 def moves(
-    itemId: int | None = None, locationId: int | None = None, lotId: int | None = None,  # noqa: N803
+    itemId: RowId | None = None, locationId: RowId | None = None, lotId: RowId | None = None,  # noqa: N803
     documentType: str | None = None, processInstanceId: str | None = None,  # noqa: N803
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),
     engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK)),
 ) -> list[dict[str, Any]]:
     with engine.db.read() as session:

@@ -13,6 +13,7 @@ from taktflow.handlers.mes.bom import service
 from taktflow.handlers.mes.bom.models import Bom
 from taktflow.handlers.mes.common import as_number
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import Count
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["mes: BOMs"])
@@ -22,7 +23,7 @@ class BomLineIn(BaseModel):
     component: str = Field(min_length=1, max_length=80)
     quantity: Decimal
     scrapFactor: Decimal = Decimal(0)  # noqa: N815 - API names
-    operationSeq: int = 10  # noqa: N815
+    operationSeq: Count = 10  # noqa: N815
 
 
 class BomIn(BaseModel):

@@ -20,6 +20,7 @@ from taktflow.handlers.mes.operation import service
 from taktflow.handlers.mes.operation.models import Operation
 from taktflow.handlers.mes.work_order.models import MaterialIssue
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import RowId
 from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(tags=["mes: operations"])
@@ -29,7 +30,7 @@ OPERATION_TASKS = ("start_operation", "confirm_quantities", "inspect")
 
 class ConsumptionIn(BaseModel):
     itemCode: str = Field(min_length=1, max_length=80)  # noqa: N815 - API names
-    lotId: int | None = None  # noqa: N815
+    lotId: RowId | None = None  # noqa: N815
     quantity: Decimal
 
 
@@ -58,7 +59,7 @@ def dispatch_list(code: str, includeDone: bool = Query(True),  # noqa: N803 - AP
 
 
 @router.get("/operations/{operation_id}", responses={404: {"description": "unknown operation"}})
-def read_operation(operation_id: int, engine: Engine = Depends(get_engine),
+def read_operation(operation_id: RowId, engine: Engine = Depends(get_engine),
                    _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         op = service.get_operation(session, operation_id)
@@ -73,7 +74,7 @@ def read_operation(operation_id: int, engine: Engine = Depends(get_engine),
 @router.post("/operations/{operation_id}/consumptions", status_code=201,
              responses={404: {"description": "unknown operation"}, 409: {"description": "operation not running"},
                         422: {"description": "nothing to consume from that lot, or a bad quantity"}})
-def record_consumption(operation_id: int, body: ConsumptionIn, engine: Engine = Depends(get_engine),
+def record_consumption(operation_id: RowId, body: ConsumptionIn, engine: Engine = Depends(get_engine),
                        _: Principal = Depends(require(WORK))) -> list[dict[str, Any]]:
     """An operator consumed material of a running operation, by lot (all of it is booked, or nothing)."""
 

@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 from taktflow.engine.errors import Conflict, NotFound
+from taktflow.engine.store.models import row_id
 from taktflow.handlers.devices.service import Cycle
 from taktflow.handlers.erp.documents import transition
 from taktflow.handlers.erp.ledger import service as ledger
@@ -120,9 +121,10 @@ def record_machine_cycle(session: Session, cycle: Cycle) -> None:
     """Parts the machine reported for an operation's job (a devices cycle listener): the running operation's
     machine count follows the machine's count since the job start. Jobs of other processes and operations
     that no longer run are none of MES's business."""
-    if not cycle.operation_id.isdigit():
+    operation_id = row_id(cycle.operation_id)
+    if operation_id is None:
         return
-    op = session.get(Operation, int(cycle.operation_id))
+    op = session.get(Operation, operation_id)
     if op is None or op.state != "running" or op.work_center.code != cycle.work_center:
         return
     op.machine_count = Decimal(cycle.total_count)

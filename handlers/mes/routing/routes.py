@@ -13,13 +13,14 @@ from taktflow.handlers.mes.common import as_number
 from taktflow.handlers.mes.routing import service
 from taktflow.handlers.mes.routing.models import Routing
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import Count
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["mes: routings"])
 
 
 class RoutingOperationIn(BaseModel):
-    seq: int = Field(ge=1)
+    seq: Count = Field(ge=1)
     name: str = Field(min_length=1, max_length=200)
     workCenter: str = Field(min_length=1)  # noqa: N815 - API names
     setupMinutes: Decimal = Decimal(0)  # noqa: N815

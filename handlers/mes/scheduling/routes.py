@@ -13,6 +13,7 @@ from taktflow.handlers.mes.common import as_number
 from taktflow.handlers.mes.scheduling import service
 from taktflow.handlers.mes.scheduling.models import Calendar
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import RowId
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["mes: scheduling"])
@@ -25,7 +26,7 @@ class ScheduleIn(BaseModel):
 
 
 class ShiftIn(BaseModel):
-    weekday: int  # 0 = Monday
+    weekday: int = Field(ge=0, le=6)  # 0 = Monday
     start: str  # HH:MM
     end: str
 
@@ -73,7 +74,7 @@ def latest_schedule(engine: Engine = Depends(get_engine), _: Principal = Depends
 
 
 @router.get("/schedules/{schedule_id}", responses={404: {"description": "unknown schedule"}})
-def read_schedule(schedule_id: int, engine: Engine = Depends(get_engine),
+def read_schedule(schedule_id: RowId, engine: Engine = Depends(get_engine),
                   _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     with engine.db.read() as session:
         return service.schedule_out(session, service.get_schedule(session, schedule_id))

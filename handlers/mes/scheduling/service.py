@@ -257,6 +257,9 @@ def gather(session: Session, start: datetime) -> Inputs:
 # --- running and reading schedules ---------------------------------------------------------------------------
 
 
+START_WITHIN = timedelta(days=36525)
+
+
 def check_request(objective: str, time_limit: float) -> None:
     if objective not in solver.OBJECTIVES:
         raise MesError(f"unknown objective {objective!r}: one of {', '.join(solver.OBJECTIVES)}")
@@ -272,6 +275,8 @@ def plan(engine: Engine, *, start: datetime | None = None, objective: str = "mak
     start = start or engine.clock.now()
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
+    if abs(start - engine.clock.now()) > START_WITHIN:  # 9999-12-31 plus the plan's minutes is past datetime.max
+        raise MesError(f"start {start.date()} is out of range: a schedule starts within 100 years of today")
     with engine.db.read() as session:
         inputs = gather(session, start)
     try:

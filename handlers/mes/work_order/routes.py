@@ -11,12 +11,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from taktflow.engine.core import Engine
+from taktflow.engine.store.models import row_id
 from taktflow.handlers.erp.web import document_out
 from taktflow.handlers.mes.common import as_number
 from taktflow.handlers.mes.operation.routes import operation_out
 from taktflow.handlers.mes.work_order import process, service
 from taktflow.handlers.mes.work_order.models import WorkOrder
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import MAX_INT64
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(tags=["mes: work orders"])
@@ -55,7 +57,7 @@ def work_order_out(session: Session, wo: WorkOrder, *, detail: bool = False) -> 
 @router.get("/work-orders")
 def list_work_orders(
     state: str | None = None, itemCode: str | None = None, origin: str | None = None,  # noqa: N803
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT64),
     engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK)),
 ) -> list[dict[str, Any]]:
     with engine.db.read() as session:
@@ -68,7 +70,7 @@ def read_work_order(ref: str, engine: Engine = Depends(get_engine),
                     _: Principal = Depends(require(WORK))) -> dict[str, Any]:
     """`ref` is the id or the number (WO-00001)."""
     with engine.db.read() as session:
-        wo = service.get_work_order(session, int(ref) if ref.isdigit() else ref)
+        wo = service.get_work_order(session, row_id(ref) or ref)
         return work_order_out(session, wo, detail=True)
 
 

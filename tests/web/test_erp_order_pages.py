@@ -89,8 +89,9 @@ def test_order_page_ships_through_the_pick_task_and_records_a_payment(pages, o2c
     assert "Record payment" not in page  # nothing invoiced yet
 
     task = walter.get(f"/tasks/{pick}").text
-    rows = re.findall(r'<td data-label="Item">([A-Z-]+) <small>.*?</small></td>\s*<td data-label="Quantity" class="num">'
-                      r'([\d.]+) (\w+)</td>\s*<td data-label="Bin">([^<]+)</td>\s*<td data-label="Lot">([^<]+)</td>', task)
+    rows = re.findall(r'<td data-label="Item">([A-Z-]+) <small>.*?</small></td>\s*'
+                      r'<td data-label="Quantity" class="num">([\d.]+) (\w+)</td>\s*'
+                      r'<td data-label="Bin">([^<]+)</td>\s*<td data-label="Lot">([^<]+)</td>', task)
     assert rows == [("FG-BRACKET", "4", "pcs", "WH1/STOCK", "OPEN-BRK-1"), ("MR-GLOVES", "10", "pcs", "WH1/STOCK", "—")]
 
     with o2c.db.read() as s:
@@ -105,7 +106,9 @@ def test_order_page_ships_through_the_pick_task_and_records_a_payment(pages, o2c
         with o2c.db.read() as s:
             return s.scalar(select(func.count()).select_from(Payment))
 
-    entries = lambda: o2c.db.read().__enter__().scalar(select(func.count()).select_from(JournalEntry))  # noqa: E731
+    def entries() -> int:
+        with o2c.db.read() as s:
+            return s.scalar(select(func.count()).select_from(JournalEntry))
     before = entries()
     refused = sally.post(f"/erp/sales/{number}/pay", data={"amount": "999", "csrf_token": sally.csrf},
                          headers={"HX-Request": "true"})

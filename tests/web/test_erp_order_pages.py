@@ -146,3 +146,32 @@ def test_cancel_gives_the_stock_back_and_ends_the_process_and_a_second_cancel_is
     no_token = sally.post(f"/erp/sales/{number}/cancel")
     assert no_token.status_code == 403
     assert sally.get("/erp/sales/SO-99999").status_code == 404
+
+
+def test_purchase_order_page_shows_receipts_by_number_and_cancel_only_while_nothing_arrived(pages, o2c):
+    from taktflow.handlers.erp.purchasing.models import PurchaseOrder
+    from taktflow.handlers.erp.purchasing.service import raise_requisition
+
+    _, _, first = raise_requisition(o2c, supplier="S-STEEL", lines=[{"itemCode": "RM-STEEL", "quantity": 200}])
+    _, _, second = raise_requisition(o2c, supplier="S-STEEL", lines=[{"itemCode": "RM-STEEL", "quantity": 100}])
+    with o2c.db.read() as s:
+        numbers = {o.instance_id: o.number for o in s.scalars(select(PurchaseOrder))}
+    complete(o2c, first, "receive_goods", {"receiveAll": False, "receivedQuantities": {"RM-STEEL": 120}})
+    sally = pages.login("sally")
+    listing = sally.get("/erp/purchasing").text
+    assert f'<a href="/erp/purchasing/{numbers[first]}">{numbers[first]}</a>' in listing
+    received = sally.get(f"/erp/purchasing/{numbers[first]}").text
+    assert re.search(r"GR-\d{5} .*?120 × RM-STEEL lot ", received) and "500.00 EUR" in received
+    assert "Cancel order" not in received and "Receive goods</a>" in received  # partly received: the task remains
+    receipts = sally.get("/erp/receipts").text
+    assert f'<a href="/erp/purchasing/{numbers[first]}">{numbers[first]}</a>' in receipts
+
+    r = sally.post(f"/erp/purchasing/{numbers[second]}/cancel", data={"csrf_token": sally.csrf})
+    assert r.status_code == 303
+    page = sally.get(r.headers["location"]).text
+    assert f"Cancelled: {numbers[second]}" in page and "state-cancelled" in page
+    with o2c.db.read() as s:
+        assert instances.get(s, second).state == "cancelled"
+    refused = sally.post(f"/erp/purchasing/{numbers[first]}/cancel", data={"csrf_token": sally.csrf},
+                         headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "is partially_received: cannot cancel" in refused.text

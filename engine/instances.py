@@ -98,19 +98,22 @@ def _by_idempotency_key(session: Session, key: str, idempotency_key: str) -> Pro
 
 
 def cancel(engine: Engine, instance_id: str, *, actor: str | None = None, reason: str | None = None) -> ProcessInstance:
-    def work(session: Session) -> ProcessInstance:
-        run = engine.load_run(session, instance_id, actor)
-        if run.row.state in ("completed", "cancelled"):
-            raise Conflict(f"instance {instance_id} is {run.row.state} and cannot be cancelled")
-        run.cancel(reason)
-        for incident in session.scalars(
-            select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
-        ):
-            incident.resolved_at = engine.clock.now()
-        engine.finish(run)
-        return run.row
+    return engine.command(lambda session: cancel_in(engine, session, instance_id, actor=actor, reason=reason))
 
-    return engine.command(work)
+
+def cancel_in(engine: Engine, session: Session, instance_id: str, *, actor: str | None = None,
+              reason: str | None = None) -> ProcessInstance:
+    """Cancel inside the caller's command (a document cancelled with its process commits as one)."""
+    run = engine.load_run(session, instance_id, actor)
+    if run.row.state in ("completed", "cancelled"):
+        raise Conflict(f"instance {instance_id} is {run.row.state} and cannot be cancelled")
+    run.cancel(reason)
+    for incident in session.scalars(
+        select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
+    ):
+        incident.resolved_at = engine.clock.now()
+    engine.finish(run)
+    return run.row
 
 
 def get(session: Session, instance_id: str) -> ProcessInstance:

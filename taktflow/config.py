@@ -26,6 +26,8 @@ class Settings:
     processes_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("TAKTFLOW_PROCESSES_DIR", REPO_ROOT / "processes"))
     )
+    # The company currency (ISO 4217): every amount in the books is in it (no multi-currency yet).
+    currency: str = field(default_factory=lambda: os.environ.get("TAKTFLOW_CURRENCY", "EUR").strip().upper())
 
 
 def get_settings() -> Settings:

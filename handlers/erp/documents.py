@@ -6,9 +6,12 @@ one place that enforces it (Tryton's Workflow.transition), so a booking happens 
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
+from taktflow.config import get_settings
 from taktflow.handlers.erp.errors import ErpError, InvalidTransition
 
 CENT = Decimal("0.01")
@@ -53,6 +56,22 @@ def positive_qty(value: Any, what: str = "quantity") -> Decimal:
     return result
 
 
+@dataclass(frozen=True)
+class NextStep:
+    """What a person can do with a document now: post an action to a service, or open the task that does it.
+
+    Offered only for moves the document's transitions table allows in its current state (or, for a payment,
+    its invoices' table), so a button never invites a refusal the page could have foreseen.
+    """
+
+    action: str  # the transition (cancel, pay) or the user task's element id
+    label: str
+    href: str  # where the button posts, or the task page a link opens
+    task: bool = False  # True: a link to the user task of the process that makes this move
+    amount: Decimal | None = None  # a payment's proposed amount (what is open)
+    permission: str = "work"  # what the person needs to take the step (a payment: finance)
+
+
 class Stateful:
     """Mixin for document models with a `state` column and a transitions table."""
 
@@ -87,3 +106,18 @@ def fmt(value: Decimal) -> str:
 def as_float(value: Decimal | None) -> float | None:
     """Decimals as process variables (JSON numbers)."""
     return None if value is None else float(value)
+
+
+def company_currency() -> str:
+    """The currency the books are kept in (TAKTFLOW_CURRENCY, default EUR); refuses what is not ISO 4217-shaped."""
+    code = get_settings().currency
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValueError(f"TAKTFLOW_CURRENCY must be a three-letter currency code such as EUR, not {code!r}")
+    return code
+
+
+def money_text(value: Any, currency: str | None = None) -> str:
+    """An amount as accountants read it: 1,071.00 EUR (two decimals, thousands grouped, the currency code)."""
+    if value is None or value == "":
+        return ""
+    return f"{money(value):,.2f} {currency or company_currency()}"

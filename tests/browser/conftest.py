@@ -35,6 +35,7 @@ USERS = {  # name: (role, groups)
     "olga": ("operator", ["operations"]),
     "dora": ("designer", ["designer"]),
     "ada": ("admin", ["admin"]),
+    "fiona": ("accountant", ["accounts_payable"]),
 }
 
 

@@ -19,7 +19,8 @@ def test_stock_and_trial_balance_show_the_opening_bookings(pages, engine):
     fiona = pages.login("fiona")
     ledger = fiona.get("/erp/ledger").text
     debit = re.search(r'id="total-debit">([^<]+)<', ledger).group(1)
-    assert debit == re.search(r'id="total-credit">([^<]+)<', ledger).group(1) and float(debit) > 0
+    assert debit == re.search(r'id="total-credit">([^<]+)<', ledger).group(1)
+    assert debit.endswith(" EUR") and float(debit.removesuffix(" EUR").replace(",", "")) > 0  # money with currency
     assert "balanced" in ledger and "NOT BALANCED" not in ledger
     steel = fiona.get("/erp/ledger?account=1210").text
     assert "Journal of account 1210" in steel and "Dr 1210" in steel

@@ -46,6 +46,10 @@ class Principal:
         return permission in ROLES.get(self.role, frozenset())
 
     @property
+    def permissions(self) -> frozenset[str]:
+        return ROLES.get(self.role, frozenset())
+
+    @property
     def sees_all_tasks(self) -> bool:
         """Admins look into every inbox (to reassign stuck work); everybody else sees their own."""
         return self.role == "admin"

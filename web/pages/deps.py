@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from taktflow.engine.core import Engine
+from taktflow.handlers.erp.documents import company_currency, money_text
 from taktflow.web.auth.service import LoginSession, Principal, same_secret, session_for
 
 SESSION_COOKIE = "taktflow_session"
@@ -41,7 +42,9 @@ def _num(value: Decimal | float | int | None) -> str:
 
 templates.env.filters["when"] = _when
 templates.env.filters["num"] = _num
+templates.env.filters["money"] = money_text  # 1,071.00 EUR: the books' currency on every amount
 templates.env.globals["quote"] = quote
+templates.env.globals["currency"] = company_currency
 
 
 class LoginRequired(Exception):  # noqa: N818 - a redirect, not an error

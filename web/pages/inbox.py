@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -97,6 +98,20 @@ async def unclaim(request: Request, task_id: str, principal: Principal = Depends
 
 # --- the task form ---------------------------------------------------------------------------------------
 
+# What a task page shows beside its form, by (process key, element id): a slice registers a reader that
+# returns (template, context) from the instance's variables, e.g. the pick list of the pick task. The
+# inbox stays free of domain knowledge; a reader returning None shows nothing.
+TaskPanel = Callable[[Session, dict[str, Any]], "tuple[str, dict[str, Any]] | None"]
+TASK_PANELS: dict[tuple[str, str], TaskPanel] = {}
+
+
+def task_panel(process_key: str, element_id: str) -> Callable[[TaskPanel], TaskPanel]:
+    def register(reader: TaskPanel) -> TaskPanel:
+        TASK_PANELS[(process_key, element_id)] = reader
+        return reader
+
+    return register
+
 
 @dataclass
 class FormField:
@@ -157,8 +172,11 @@ def _task_page(request: Request, principal: Principal, task_id: str, *, submitte
         fields = _form_fields(row, variables, submitted, errors or {})
         names = {f.id for f in fields}
         details = {k: v for k, v in sorted(variables.items()) if k not in names}
+        reader = TASK_PANELS.get((row.process_key, row.element_id))
+        panel = reader(session, variables) if reader is not None else None
         return render(request, "task.html", {
             "task": row, "instance": instance, "fields": fields, "details": details, "now": engine.clock.now(),
+            "panel": panel,
             "may_work": may_work_on(principal, row), "problem": problem,
             "errors": [(f.id, f.spec.get("label") or f.id, f.error) for f in fields if f.error],
         }, status_code=status_code)

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from taktflow.engine import events
@@ -161,22 +161,35 @@ def get_invoice(session: Session, invoice_id: int) -> CustomerInvoice:
     return invoice
 
 
-def list_invoices(session: Session, *, order_id: int | None = None, state: str | None = None, limit: int = 100,
-                  offset: int = 0) -> list[CustomerInvoice]:
+def invoices_query(*, order_id: int | None = None, state: str | None = None) -> Select[tuple[CustomerInvoice]]:
     stmt = select(CustomerInvoice).order_by(CustomerInvoice.id.desc())
     if order_id is not None:
         stmt = stmt.where(CustomerInvoice.order_id == order_id)
     if state:
         stmt = stmt.where(CustomerInvoice.state == state)
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+    return stmt
+
+
+def list_invoices(session: Session, *, order_id: int | None = None, state: str | None = None, limit: int = 100,
+                  offset: int = 0) -> list[CustomerInvoice]:
+    return list(session.scalars(invoices_query(order_id=order_id, state=state).limit(limit).offset(offset)))
+
+
+def payments_query(*, direction: str | None = None, invoice_ids: list[int] | None = None,
+                   vendor_bill_ids: list[int] | None = None) -> Select[tuple[Payment]]:
+    stmt = select(Payment).order_by(Payment.id.desc())
+    if direction:
+        stmt = stmt.where(Payment.direction == direction)
+    if invoice_ids is not None:
+        stmt = stmt.where(Payment.invoice_id.in_(invoice_ids))
+    if vendor_bill_ids is not None:
+        stmt = stmt.where(Payment.vendor_bill_id.in_(vendor_bill_ids))
+    return stmt
 
 
 def list_payments(session: Session, *, direction: str | None = None, limit: int = 100,
                   offset: int = 0) -> list[Payment]:
-    stmt = select(Payment).order_by(Payment.id.desc())
-    if direction:
-        stmt = stmt.where(Payment.direction == direction)
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+    return list(session.scalars(payments_query(direction=direction).limit(limit).offset(offset)))
 
 
 # --- vendor bills -------------------------------------------------------------------------------------------
@@ -314,11 +327,16 @@ def get_vendor_bill(session: Session, bill_id: int) -> VendorBill:
     return bill
 
 
-def list_vendor_bills(session: Session, *, purchase_order_id: int | None = None, state: str | None = None,
-                      limit: int = 100, offset: int = 0) -> list[VendorBill]:
+def vendor_bills_query(*, purchase_order_id: int | None = None, state: str | None = None) -> Select[tuple[VendorBill]]:
     stmt = select(VendorBill).options(selectinload(VendorBill.lines)).order_by(VendorBill.id.desc())
     if purchase_order_id is not None:
         stmt = stmt.where(VendorBill.purchase_order_id == purchase_order_id)
     if state:
         stmt = stmt.where(VendorBill.state == state)
+    return stmt
+
+
+def list_vendor_bills(session: Session, *, purchase_order_id: int | None = None, state: str | None = None,
+                      limit: int = 100, offset: int = 0) -> list[VendorBill]:
+    stmt = vendor_bills_query(purchase_order_id=purchase_order_id, state=state)
     return list(session.scalars(stmt.limit(limit).offset(offset)))

@@ -40,6 +40,11 @@ class JournalEntry(Base):
 
     __table_args__ = (Index("ix_erp_journal_entry_document", "document_type", "document_id"),)
 
+    @property
+    def number(self) -> str:
+        """Entries are numbered by their id, like the documents (JE-00012)."""
+        return f"JE-{self.id:05d}"
+
 
 class JournalLine(Base):
     __tablename__ = "erp_journal_line"

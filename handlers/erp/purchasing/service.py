@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from taktflow.engine import events, instances
 from taktflow.engine.core import Engine
-from taktflow.handlers.erp.documents import money, transition
+from taktflow.engine.store.models import ProcessInstance, UserTask
+from taktflow.handlers.erp.documents import NextStep, money, transition
 from taktflow.handlers.erp.errors import ErpError, NotFound
-from taktflow.handlers.erp.invoicing.service import check_vendor_bill
+from taktflow.handlers.erp.invoicing.models import Payment, VendorBill
+from taktflow.handlers.erp.invoicing.service import check_vendor_bill, payments_query, vendor_bills_query
+from taktflow.handlers.erp.items.models import Item
 from taktflow.handlers.erp.items.service import get_item
 from taktflow.handlers.erp.ledger import service as ledger
+from taktflow.handlers.erp.ledger.models import JournalEntry
 from taktflow.handlers.erp.lines import check_quantities, parse_lines
+from taktflow.handlers.erp.partners.models import Partner
 from taktflow.handlers.erp.partners.service import partner_by_code, require_supplier
 from taktflow.handlers.erp.purchasing.models import (
     PurchaseOrder,
@@ -26,7 +32,9 @@ from taktflow.handlers.erp.purchasing.models import (
     Requisition,
     RequisitionLine,
 )
+from taktflow.handlers.erp.reading import by_id
 from taktflow.handlers.erp.stock import service as stock
+from taktflow.handlers.erp.stock.models import Lot
 
 ZERO = Decimal("0")
 PROCESS = "procure_to_pay"
@@ -92,12 +100,16 @@ def get_requisition(session: Session, requisition_id: int) -> Requisition:
     return req
 
 
-def list_requisitions(session: Session, *, state: str | None = None, limit: int = 100, offset: int = 0
-                      ) -> list[Requisition]:
+def requisitions_query(*, state: str | None = None) -> Select[tuple[Requisition]]:
     stmt = select(Requisition).options(selectinload(Requisition.lines)).order_by(Requisition.id.desc())
     if state:
         stmt = stmt.where(Requisition.state == state)
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+    return stmt
+
+
+def list_requisitions(session: Session, *, state: str | None = None, limit: int = 100, offset: int = 0
+                      ) -> list[Requisition]:
+    return list(session.scalars(requisitions_query(state=state).limit(limit).offset(offset)))
 
 
 def decide_requisition(session: Session, req: Requisition, *, approved: bool, level: str | None,
@@ -137,19 +149,29 @@ def get_purchase_order(session: Session, order_id: int) -> PurchaseOrder:
     return order
 
 
-def list_purchase_orders(session: Session, *, state: str | None = None, limit: int = 100, offset: int = 0
-                         ) -> list[PurchaseOrder]:
+def purchase_orders_query(*, state: str | None = None, number: str | None = None) -> Select[tuple[PurchaseOrder]]:
     stmt = select(PurchaseOrder).options(selectinload(PurchaseOrder.lines)).order_by(PurchaseOrder.id.desc())
     if state:
         stmt = stmt.where(PurchaseOrder.state == state)
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+    if number:
+        stmt = stmt.where(PurchaseOrder.number.contains(number.strip().upper(), autoescape=True))
+    return stmt
 
 
-def list_receipts(session: Session, *, order_id: int | None = None, limit: int = 100, offset: int = 0) -> list[Receipt]:
+def list_purchase_orders(session: Session, *, state: str | None = None, limit: int = 100, offset: int = 0
+                         ) -> list[PurchaseOrder]:
+    return list(session.scalars(purchase_orders_query(state=state).limit(limit).offset(offset)))
+
+
+def receipts_query(*, order_id: int | None = None) -> Select[tuple[Receipt]]:
     stmt = select(Receipt).options(selectinload(Receipt.lines)).order_by(Receipt.id.desc())
     if order_id is not None:
         stmt = stmt.where(Receipt.order_id == order_id)
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+    return stmt
+
+
+def list_receipts(session: Session, *, order_id: int | None = None, limit: int = 100, offset: int = 0) -> list[Receipt]:
+    return list(session.scalars(receipts_query(order_id=order_id).limit(limit).offset(offset)))
 
 
 def check_received_quantities(session: Session, order: PurchaseOrder, quantities: Any) -> dict[str, Decimal]:
@@ -214,3 +236,73 @@ def submit_vendor_bill(engine: Engine, *, order_id: int, bill: Any, actor: str |
         number = order.number
     return events.correlate_message(engine, "vendor_bill_received", correlation_keys={"purchaseOrderNumber": number},
                                     variables={"vendorBill": bill}, actor=actor)
+
+
+# --- what the order pages show --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurchaseOrderView:
+    order: PurchaseOrder
+    supplier: Partner
+    items: dict[int, Item]
+    location_code: str
+    requisition: Requisition | None
+    receipts: list[Receipt]
+    lots: dict[int, Lot]
+    bills: list[VendorBill]
+    payments: list[Payment]
+    entries: list[JournalEntry]
+    tasks: list[UserTask]
+    instance: ProcessInstance | None
+    next_steps: list[NextStep]
+
+
+# Transitions a person may ask for directly; receiving, billing and paying are the procure-to-pay process's tasks.
+USER_ACTIONS = {"cancel": "Cancel order"}
+
+
+def purchase_order_view(session: Session, number: str) -> PurchaseOrderView:
+    order = purchase_order_by_number(session, number)
+    receipts = list(session.scalars(receipts_query(order_id=order.id)))
+    bills = list(session.scalars(vendor_bills_query(purchase_order_id=order.id)))
+    payments = list(session.scalars(payments_query(vendor_bill_ids=[b.id for b in bills]))) if bills else []
+    entries = list(session.scalars(ledger.journal_query(instance_id=order.instance_id))) if order.instance_id else []
+    open_tasks = list(session.scalars(select(UserTask).where(UserTask.instance_id == order.instance_id)
+                                      .order_by(UserTask.created_at, UserTask.id))) if order.instance_id else []
+    href = f"/erp/purchasing/{order.number}"
+    steps = [NextStep(action, label, f"{href}/{action}") for action, label in USER_ACTIONS.items()
+             if action in order.actions_from(order.state)]
+    steps += [NextStep(t.element_id, t.name or t.element_id, f"/tasks/{t.id}", task=True) for t in open_tasks]
+    return PurchaseOrderView(
+        order=order, supplier=session.get(Partner, order.supplier_id),
+        items=by_id(session, Item, (ln.item_id for ln in order.lines)),  # receipts and bills are of these
+        location_code=stock.get_location(session, order.destination_location_id).code,
+        requisition=session.get(Requisition, order.requisition_id) if order.requisition_id else None,
+        receipts=receipts, lots=by_id(session, Lot, (ln.lot_id for r in receipts for ln in r.lines)), bills=bills,
+        payments=payments, entries=entries, tasks=open_tasks,
+        instance=session.get(ProcessInstance, order.instance_id) if order.instance_id else None, next_steps=steps)
+
+
+def purchase_order_by_number(session: Session, number: str) -> PurchaseOrder:
+    order = session.scalar(select(PurchaseOrder).options(selectinload(PurchaseOrder.lines))
+                           .where(PurchaseOrder.number == number))
+    if order is None:
+        raise NotFound(f"purchase order {number} does not exist")
+    return order
+
+
+def cancel_purchase_order(engine: Engine, number: str, *, actor: str | None = None, reason: str | None = None) -> None:
+    """Cancel an order nothing was received on yet; its procure-to-pay instance ends in the same command."""
+
+    def work(session: Session) -> None:
+        order = purchase_order_by_number(session, number)
+        transition(order, "cancel")  # refuses, naming the state, once goods arrived
+        session.flush()
+        if order.instance_id:
+            instance = session.get(ProcessInstance, order.instance_id)
+            if instance is not None and instance.state not in ("completed", "cancelled"):
+                instances.cancel_in(engine, session, order.instance_id, actor=actor,
+                                    reason=reason or f"purchase order {order.number} cancelled")
+
+    engine.command(work)

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from taktflow.engine import instances
 from taktflow.engine.core import Engine
-from taktflow.handlers.erp.documents import money, transition
+from taktflow.engine.store.models import ProcessInstance, UserTask
+from taktflow.handlers.erp.documents import NextStep, money, transition
 from taktflow.handlers.erp.errors import ErpError, NotFound
-from taktflow.handlers.erp.invoicing.models import CustomerInvoice
+from taktflow.handlers.erp.invoicing.models import CustomerInvoice, Payment
+from taktflow.handlers.erp.invoicing.service import invoices_query, payments_query
+from taktflow.handlers.erp.items.models import Item
 from taktflow.handlers.erp.items.service import get_item
+from taktflow.handlers.erp.ledger import service as ledger
+from taktflow.handlers.erp.ledger.models import JournalEntry
 from taktflow.handlers.erp.lines import check_quantities, parse_lines
 from taktflow.handlers.erp.partners.models import Partner
 from taktflow.handlers.erp.partners.service import partner_by_code, require_customer
+from taktflow.handlers.erp.reading import by_id
 from taktflow.handlers.erp.sales.models import Delivery, DeliveryLine, SalesOrder, SalesOrderLine
 from taktflow.handlers.erp.stock import service as stock
 
@@ -95,14 +102,23 @@ def sales_order_by_number(session: Session, number: str) -> SalesOrder:
     return order
 
 
-def list_sales_orders(
-    session: Session, *, state: str | None = None, customer_id: int | None = None, limit: int = 100, offset: int = 0,
-) -> list[SalesOrder]:
+def sales_orders_query(*, state: str | None = None, customer_id: int | None = None,
+                       number: str | None = None) -> Select[tuple[SalesOrder]]:
+    """Newest first; `number` matches part of the order number (SO-00012, 00012, 12)."""
     stmt = select(SalesOrder).options(selectinload(SalesOrder.lines)).order_by(SalesOrder.id.desc())
     if state:
         stmt = stmt.where(SalesOrder.state == state)
     if customer_id is not None:
         stmt = stmt.where(SalesOrder.customer_id == customer_id)
+    if number:
+        stmt = stmt.where(SalesOrder.number.contains(number.strip().upper(), autoescape=True))
+    return stmt
+
+
+def list_sales_orders(
+    session: Session, *, state: str | None = None, customer_id: int | None = None, limit: int = 100, offset: int = 0,
+) -> list[SalesOrder]:
+    stmt = sales_orders_query(state=state, customer_id=customer_id)
     return list(session.scalars(stmt.limit(limit).offset(offset)))
 
 
@@ -113,13 +129,19 @@ def get_delivery(session: Session, delivery_id: int) -> Delivery:
     return delivery
 
 
-def list_deliveries(
-    session: Session, *, order_id: int | None = None, limit: int = 100, offset: int = 0,
-) -> list[Delivery]:
+def deliveries_query(*, order_id: int | None = None, state: str | None = None) -> Select[tuple[Delivery]]:
     stmt = select(Delivery).options(selectinload(Delivery.lines)).order_by(Delivery.id.desc())
     if order_id is not None:
         stmt = stmt.where(Delivery.order_id == order_id)
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+    if state:
+        stmt = stmt.where(Delivery.state == state)
+    return stmt
+
+
+def list_deliveries(
+    session: Session, *, order_id: int | None = None, limit: int = 100, offset: int = 0,
+) -> list[Delivery]:
+    return list(session.scalars(deliveries_query(order_id=order_id).limit(limit).offset(offset)))
 
 
 # --- credit -----------------------------------------------------------------------------------------------
@@ -267,11 +289,113 @@ def _issue_result(order: SalesOrder, delivery: Delivery) -> dict[str, Any]:
 def _pick_lots(session: Session, item: Any, location_id: int, amount: Decimal) -> list[tuple[int | None, Decimal]]:
     if not item.lot_tracked:
         return [(None, amount)]
-    picks, remaining = [], amount
-    for lot, have in stock.lots_on_hand(session, item_id=item.id, location_id=location_id):
-        take = min(have, remaining)
-        picks.append((lot.id, take))
-        remaining -= take
-        if remaining <= 0:
-            return picks
-    raise ErpError(f"not enough {item.code} in lots at the warehouse to ship {amount.normalize()}")
+    picks, short = stock.fifo_lots(session, item_id=item.id, location_id=location_id, quantity=amount)
+    if short > 0:
+        raise ErpError(f"not enough {item.code} in lots at the warehouse to ship {amount.normalize()}")
+    return [(lot.id, take) for lot, take in picks]
+
+
+# --- what the order pages show --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PickLine:
+    """One line of a pick list: take `quantity` of the item from the bin, from this lot (None: not lot tracked)."""
+
+    item_code: str
+    item_name: str
+    uom: str
+    quantity: Decimal
+    location_code: str
+    lot_code: str | None
+    short: bool = False  # the lots on hand do not cover the reserved quantity: the picker will find less
+
+
+def pick_list(session: Session, delivery: Delivery) -> list[PickLine]:
+    """What to take where for a delivery: its reserved quantities at the order's bin, lots FIFO as shipping will."""
+    order = session.get(SalesOrder, delivery.order_id)
+    location = stock.get_location(session, order.source_location_id)
+    items = by_id(session, Item, (ln.item_id for ln in delivery.lines))
+    picks: list[PickLine] = []
+    for line in delivery.lines:
+        item = items[line.item_id]
+        if not item.lot_tracked:
+            picks.append(PickLine(item.code, item.name, item.uom, line.quantity, location.code, None))
+            continue
+        lots, short = stock.fifo_lots(session, item_id=item.id, location_id=location.id, quantity=line.quantity)
+        picks += [PickLine(item.code, item.name, item.uom, take, location.code, lot.code) for lot, take in lots]
+        if short > 0:
+            picks.append(PickLine(item.code, item.name, item.uom, short, location.code, None, short=True))
+    return picks
+
+
+@dataclass(frozen=True)
+class SalesOrderView:
+    order: SalesOrder
+    customer: Partner
+    items: dict[int, Item]
+    location_code: str
+    deliveries: list[Delivery]
+    invoices: list[CustomerInvoice]
+    payments: list[Payment]
+    entries: list[JournalEntry]
+    tasks: list[UserTask]
+    instance: ProcessInstance | None
+    next_steps: list[NextStep]
+
+    @property
+    def open_amount(self) -> Decimal:
+        return sum((i.open_amount for i in self.invoices if i.state in ("posted", "overdue")), ZERO)
+
+
+# Transitions a person may ask for directly; the others are made by the order-to-cash process (its tasks).
+USER_ACTIONS = {"cancel": "Cancel order"}
+
+
+def sales_order_view(session: Session, number: str) -> SalesOrderView:
+    """The order with everything booked for it, and the next steps its state allows."""
+    order = sales_order_by_number(session, number)
+    deliveries = list(session.scalars(deliveries_query(order_id=order.id)))
+    invoices = list(session.scalars(invoices_query(order_id=order.id)))
+    payments = list(session.scalars(payments_query(invoice_ids=[i.id for i in invoices]))) if invoices else []
+    entries = list(session.scalars(ledger.journal_query(instance_id=order.instance_id))) if order.instance_id else []
+    instance = session.get(ProcessInstance, order.instance_id) if order.instance_id else None
+    # Every process working for the order carries its number (replenishment too): their open tasks are its steps.
+    open_tasks = list(session.scalars(select(UserTask).where(UserTask.business_key == order.number)
+                                      .order_by(UserTask.created_at, UserTask.id)))
+    href = f"/erp/sales/{order.number}"
+    steps = [NextStep(action, label, f"{href}/{action}") for action, label in USER_ACTIONS.items()
+             if action in order.actions_from(order.state)]
+    payable = [i for i in invoices if "pay" in i.actions_from(i.state)]
+    if payable:
+        steps.append(NextStep("pay", "Record payment", f"{href}/pay",
+                              amount=sum((i.open_amount for i in payable), ZERO), permission="finance"))
+    steps += [NextStep(t.element_id, t.name or t.element_id, f"/tasks/{t.id}", task=True) for t in open_tasks]
+    return SalesOrderView(
+        order=order, customer=session.get(Partner, order.customer_id),
+        items=by_id(session, Item, (ln.item_id for ln in order.lines)),
+        location_code=stock.get_location(session, order.source_location_id).code, deliveries=deliveries,
+        invoices=invoices, payments=payments, entries=entries, tasks=open_tasks, instance=instance, next_steps=steps)
+
+
+def cancel_sales_order(engine: Engine, number: str, *, actor: str | None = None, reason: str | None = None) -> None:
+    """Cancel an order not yet shipped: its reservations go back, its pick list is cancelled, its process ends.
+
+    One command: the order, the stock it held and its order-to-cash instance change together or not at all.
+    """
+
+    def work(session: Session) -> None:
+        order = sales_order_by_number(session, number)
+        transition(order, "cancel")  # refuses, naming the state, when the order is past cancelling
+        stock.release_reservations(session, document_type="sales_order", document_id=order.id)
+        for delivery in session.scalars(select(Delivery).where(Delivery.order_id == order.id,
+                                                               Delivery.state == "ready")):
+            transition(delivery, "cancel")
+        session.flush()
+        if order.instance_id:
+            instance = session.get(ProcessInstance, order.instance_id)
+            if instance is not None and instance.state not in ("completed", "cancelled"):
+                instances.cancel_in(engine, session, order.instance_id, actor=actor,
+                                    reason=reason or f"sales order {order.number} cancelled")
+
+    engine.command(work)

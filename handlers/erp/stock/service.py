@@ -376,6 +376,19 @@ def stock_levels(
     return levels
 
 
+def fifo_lots(session: Session, *, item_id: int, location_id: int, quantity: Decimal
+              ) -> tuple[list[tuple[Lot, Decimal]], Decimal]:
+    """Which lots to take `quantity` from, oldest first, and what the lots do not cover (0 when they do)."""
+    picks, remaining = [], quantity
+    for lot, have in lots_on_hand(session, item_id=item_id, location_id=location_id):
+        if remaining <= 0:
+            break
+        take = min(have, remaining)
+        picks.append((lot, take))
+        remaining -= take
+    return picks, max(remaining, ZERO)
+
+
 def lots_on_hand(session: Session, *, item_id: int, location_id: int) -> list[tuple[Lot, Decimal]]:
     """Lots of an item at a location with positive quantity, oldest first (FIFO picking)."""
     signed = _signed_moves()

@@ -106,6 +106,7 @@ def work_order_page(request: Request, number: str, _: Principal = Depends(requir
             "wo": wo, "operations": ops, "requirements": wo.requirements, "consumed": consumed_lots(session, wo),
             "shortages": work_orders.shortages(session, wo) if wo.state in ("released", "waiting_material") else [],
             "procurement": work_orders.procurement_requests(session, wo), "open_task": open_task,
+            "children": work_orders.children_of(session, wo),
             "downtimes": {op.id: operations.downtimes(session, operation_id=op.id) for op in ops},
             "alerts": {op.id: operations.alerts(session, operation_id=op.id) for op in ops},
             "today": engine.clock.now().date(),

@@ -260,6 +260,8 @@ def _apply(
         row.delta_scrap = step
         device.defective_total += step
         device.scrap_unreported += step
+        if step and not device.job_operation_id:
+            _unassigned(session, device, outcome, 0, now, signal)
         return []
     row.delta_count = step
     if step == 0:
@@ -274,6 +276,7 @@ def _apply(
         "totalGood": total - total_scrap, "totalScrap": total_scrap, "state": State(device.state).label,
     })]
     if not device.job_operation_id:
+        _unassigned(session, device, outcome, step, now, signal)
         return messages
     _job_active(device, now)
     _tell_listeners(session, Cycle(device.id, device.work_center, device.job_operation_id, step, scrap, total,
@@ -344,6 +347,18 @@ def _switch_interval(session: Session, device: Device, state: State, online: boo
         current.ended_at = at
     reason = device.stop_reason if state not in (State.EXECUTE,) else None
     session.add(MachineEvent(device_id=device.id, state=int(state), online=online, reason=reason, started_at=at))
+
+
+def _unassigned(session: Session, device: Device, outcome: Outcome, parts: int, now: datetime,
+                signal: Signal) -> None:
+    """Parts counted with no job: stored as unassigned (OEE counts only applied signals), the machine flagged;
+    the anomaly log says so once per period, not once per part."""
+    outcome.status = "unassigned"
+    device.unassigned_count += parts
+    if device.unassigned_since is None:
+        device.unassigned_since = now
+        _log(session, device.id, now, "counting_without_job",
+             f"{device.id} counts parts but runs no job: the counts are unassigned and kept out of OEE", signal)
 
 
 def _job_active(device: Device, now: datetime) -> None:
@@ -439,6 +454,7 @@ def start_job(
         device.job_defective_start = device.defective_total - device.scrap_unreported
         device.job_quantity_basis, device.job_silence_seconds = basis, silence_seconds
         device.job_active_at, device.job_silent_at = now, None
+        device.unassigned_count, device.unassigned_since = 0, None  # a job runs: the machine is not flagged
     return machines
 
 
@@ -484,7 +500,7 @@ def register_device(session: Session, device_id: str, work_center: str, *, name:
         device = Device(id=device_id, name=name or device_id, work_center=work_center,
                         ideal_cycle_seconds=ideal_cycle_seconds, state=0, processed_total=0, defective_total=0,
                         scrap_unreported=0, sequence_base=0, job_processed_start=0, job_defective_start=0,
-                        job_reached=False)
+                        job_reached=False, unassigned_count=0)
         session.add(device)
     device.name, device.work_center, device.ideal_cycle_seconds = name or device.name, work_center, \
         ideal_cycle_seconds
@@ -505,6 +521,8 @@ def device_out(device: Device) -> dict[str, Any]:
         "counters": {"processed": device.processed_total, "defective": device.defective_total,
                      "good": device.processed_total - device.defective_total,
                      "processedRaw": device.processed_raw, "defectiveRaw": device.defective_raw},
+        "countingWithoutJob": device.unassigned_since is not None and not device.job_operation_id,
+        "unassignedCount": device.unassigned_count, "unassignedSince": device.unassigned_since,
         "idealCycleSeconds": device.ideal_cycle_seconds, "lastSequence": device.last_sequence,
         "lastSignalAt": device.last_signal_at,
         "job": None if not device.job_operation_id else {

@@ -17,6 +17,7 @@ import taktflow.handlers  # noqa: F401 - registers the ERP, MES and device handl
 from taktflow.engine.core import Engine
 from taktflow.engine.handlers import HandlerRegistry
 from taktflow.engine.handlers import registry as global_registry
+from taktflow.handlers.devices import service as devices
 from taktflow.handlers.devices.service import Signal, ingest, register_device
 from taktflow.handlers.erp.seed import seed_master_data
 from taktflow.handlers.mes.demo import WORK_CENTERS, seed_plant
@@ -288,6 +289,8 @@ def test_oee_per_work_center_and_shift_with_loss_categories(pages, plant):
     """CUT-01 (10 s ideal cycle) runs 100 s, makes 8 parts of which 1 is a reject, then stands 20 s held:
     availability 100/120, performance 80/100, quality 7/8."""
     clock = plant.engine.clock
+    # An operation runs on the machine: parts counted with no job would be unassigned and not in OEE.
+    plant.engine.command(lambda s: devices.start_job(s, "WC-CUT", "OP-1", 1000, now=clock.now()))
     ingest(plant.engine, [Signal("CUT-01", "processed", 0, clock.now()), Signal("CUT-01", "defective", 0, clock.now()),
                           Signal("CUT-01", "state", "Execute", clock.now())])
     for n in range(1, 9):

@@ -148,6 +148,11 @@ class MachinePanel:
         return "idle"
 
     @property
+    def counting_without_job(self) -> bool:
+        """Parts arrive but no job runs: they belong to no operation and stay out of OEE."""
+        return self.device.unassigned_since is not None and not self.device.job_operation_id
+
+    @property
     def good(self) -> int:
         return self.device.processed_total - self.device.defective_total
 

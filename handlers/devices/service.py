@@ -87,6 +87,32 @@ def on_cycle(listener: CycleListener) -> CycleListener:
     return listener
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """A machine entered a PackML state, or told why it stands (a stop reason or fault code while stopped):
+    what a state listener is told, e.g. to keep a downtime record whether or not a job runs."""
+
+    device: str
+    work_center: str
+    state: State
+    previous: State
+    reason: str | None  # PackTags Admin.StopReason as text ("ID: Value"), the machine's last one
+    operation_id: str | None  # the job running on the machine, if any
+    at: datetime  # received (server clock)
+
+
+StateListener = Callable[[Session, StateChange], None]
+_state_listeners: list[StateListener] = []
+
+
+def on_state_change(listener: StateListener) -> StateListener:
+    """Register a state listener (idempotent). Like a cycle listener it runs inside the signal's transaction,
+    before the derived messages are correlated, and must not raise for changes it does not care about."""
+    if listener not in _state_listeners:
+        _state_listeners.append(listener)
+    return listener
+
+
 @dataclass
 class Outcome:
     device: str
@@ -244,6 +270,10 @@ def _apply(
         current = _open_interval(session, device)
         if current is not None and current.state != State.EXECUTE and current.reason is None:
             current.reason = value
+        if value is not None and device.state in HELD_OR_STOPPED:  # the reason came after the stop
+            state = State(device.state)
+            _tell(session, _state_listeners, StateChange(device.id, device.work_center, state, state, value,
+                                                         device.job_operation_id, now))
         return []
     if kind == "design_speed":
         if value is not None:
@@ -279,8 +309,8 @@ def _apply(
         _unassigned(session, device, outcome, step, now, signal)
         return messages
     _job_active(device, now)
-    _tell_listeners(session, Cycle(device.id, device.work_center, device.job_operation_id, step, scrap, total,
-                                   total - total_scrap, total_scrap, now))
+    _tell(session, _cycle_listeners, Cycle(device.id, device.work_center, device.job_operation_id, step, scrap,
+                                           total, total - total_scrap, total_scrap, now))
     made = total if device.job_quantity_basis == "processed" else total - total_scrap
     if not device.job_reached and device.job_quantity is not None and made >= device.job_quantity:
         device.job_reached = True
@@ -309,6 +339,8 @@ def _apply_state(
     _job_active(device, now)  # a machine that changes state is not silent: its silence period starts over
     variables = {"state": new.label, "stateCode": int(new), "previousState": current.label,
                  "reason": device.stop_reason}
+    _tell(session, _state_listeners, StateChange(device.id, device.work_center, new, current, device.stop_reason,
+                                                 device.job_operation_id, now))
     messages = [(STATE_CHANGED, variables)]
     if new in HELD_OR_STOPPED:
         messages.append((INTERRUPTED, {**variables, "offline": False}))
@@ -366,14 +398,14 @@ def _job_active(device: Device, now: datetime) -> None:
         device.job_active_at, device.job_silent_at = now, None
 
 
-def _tell_listeners(session: Session, cycle: Cycle) -> None:
-    for listener in _cycle_listeners:
+def _tell(session: Session, listeners: Sequence[Callable[[Session, Any], None]], event: Cycle | StateChange) -> None:
+    for listener in listeners:
         savepoint = session.begin_nested()
         try:
-            listener(session, cycle)
+            listener(session, event)
         except Exception:  # a broken listener must not lose the machine's signal
             savepoint.rollback()
-            log.exception("cycle listener %s failed for %s", getattr(listener, "__name__", listener), cycle)
+            log.exception("listener %s failed for %s", getattr(listener, "__name__", listener), event)
         else:
             savepoint.commit()
 

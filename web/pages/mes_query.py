@@ -18,7 +18,7 @@ from taktflow.handlers.devices.models import Device
 from taktflow.handlers.devices.packml import State
 from taktflow.handlers.erp.items.models import Item
 from taktflow.handlers.erp.stock.models import Lot
-from taktflow.handlers.mes.operation.models import Operation
+from taktflow.handlers.mes.operation.models import Downtime, Operation
 from taktflow.handlers.mes.operation.routes import OPERATION_TASKS
 from taktflow.handlers.mes.work_center.models import WorkCenter
 from taktflow.handlers.mes.work_order.models import MaterialIssue, MaterialRequirement, WorkOrder
@@ -134,6 +134,7 @@ class MachinePanel:
     device: Device
     state: State
     job_operation: Operation | None
+    downtime: Downtime | None = None  # the machine's open downtime (e-stop, jam, hold, stop)
 
     @property
     def tone(self) -> str:
@@ -166,5 +167,9 @@ def machine_panels(session: Session, work_centers: list[str]) -> list[MachinePan
                                    .order_by(Device.work_center, Device.id)))
     job_ids = {int(d.job_operation_id) for d in devices if d.job_operation_id and d.job_operation_id.isdigit()}
     ops = {op.id: op for op in session.scalars(select(Operation).where(Operation.id.in_(job_ids)))} if job_ids else {}
+    down = {row.machine_code: row for row in session.scalars(
+        select(Downtime).where(Downtime.machine_code.in_([d.id for d in devices]), Downtime.ended_at.is_(None))
+        .order_by(Downtime.id))} if devices else {}
     return [MachinePanel(d, State(d.state), ops.get(int(d.job_operation_id))
-                         if d.job_operation_id and d.job_operation_id.isdigit() else None) for d in devices]
+                         if d.job_operation_id and d.job_operation_id.isdigit() else None, down.get(d.id))
+            for d in devices]

@@ -276,12 +276,16 @@ def test_machines_page_and_one_machine_with_its_state_log(pages, plant):
     pia, cara = pages.login("pia"), pages.login("cara")
     machines = pia.get("/mes/machines").text
     assert [m for m in re.findall(r'id="machine-([A-Z0-9-]+)"', machines)] == ["ASSY-01", "CUT-01", "PACK-01"]
-    assert _element(machines, "state-ASSY-01") == "Held" and "Reason: jam" in _element(machines, "machine-ASSY-01")
+    assert _element(machines, "state-ASSY-01") == "Held"
+    # The stop is a downtime, a jam by its reason; the parts came with no job: the machine is flagged.
+    assert _element(machines, "downtime-ASSY-01") == "jam Down since 2026-01-05 08:00 UTC: jam"
+    assert _element(machines, "unassigned-ASSY-01").startswith("Counting without a job: 2 parts")
     assert 'class="machine-card tone-stopped"' in machines
     assert re.findall(r'id="machine-([A-Z0-9-]+)"', cara.get("/mes/machines").text) == ["CUT-01"]
     one = pia.get("/mes/machines/ASSY-01").text
     assert _element(one, "state-log").split()[:3] == ["State", "From", "To"]
     assert "Held" in _element(one, "state-log") and "Execute" in _element(one, "state-log")
+    assert _element(one, "downtimes") == "jam Held: jam · 2026-01-05 08:00 UTC – open"
     assert cara.get("/mes/machines/ASSY-01").status_code == 403
 
 

@@ -64,6 +64,10 @@ class Device(Base):
     job_silence_seconds: Mapped[float | None] = mapped_column(Float)
     job_active_at: Mapped[datetime | None] = mapped_column()
     job_silent_at: Mapped[datetime | None] = mapped_column()
+    # Parts counted while no job ran (since `unassigned_since`, until the next job starts): they belong to no
+    # operation, so they stay out of OEE and the machine is flagged "counting without a job".
+    unassigned_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    unassigned_since: Mapped[datetime | None] = mapped_column()
 
 
 class DeviceSignal(Base):
@@ -85,7 +89,7 @@ class DeviceSignal(Base):
     sequence: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column()
     source: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20))  # applied | late | anomaly
+    status: Mapped[str] = mapped_column(String(20))  # applied | unassigned (counted with no job) | late | anomaly
     delta_count: Mapped[int | None] = mapped_column(BigInteger)  # parts this signal added (processed)
     delta_scrap: Mapped[int | None] = mapped_column(BigInteger)  # rejects this signal added (defective)
     messages: Mapped[list[Any]] = mapped_column(JSON, default=list)  # what was correlated, and to whom

@@ -8,6 +8,8 @@ Time model (domain.md §3.4, loss names from point85's TimeLoss):
   MINOR_STOPPAGES (Suspended: starved or blocked from outside the machine);
 - performance = ideal cycle time × total count / Execute time; the missing part of Execute time is
   REDUCED_SPEED;
+- total and good counts are the parts counted while a job ran: parts counted with no job are "unassigned"
+  (reported, not counted);
 - quality = good / total; REJECT_REWORK is the ideal time spent on rejects, NO_LOSS the ideal time of good parts.
 So planned = NO_LOSS + REJECT_REWORK + REDUCED_SPEED + SETUP + UNPLANNED_DOWNTIME + MINOR_STOPPAGES.
 """
@@ -49,6 +51,7 @@ class Tally:
     scrap: int = 0
     ideal_time: float = 0.0  # Σ ideal cycle × total count
     ideal_scrap_time: float = 0.0
+    unassigned: int = 0  # parts counted with no job: not in OEE, reported so the gap is explained
 
     def add(self, other: Tally) -> None:
         for key, value in other.seconds.items():
@@ -58,6 +61,7 @@ class Tally:
         self.scrap += other.scrap
         self.ideal_time += other.ideal_time
         self.ideal_scrap_time += other.ideal_scrap_time
+        self.unassigned += other.unassigned
 
     def report(self) -> dict[str, Any]:
         planned = self.run + sum(v for k, v in self.seconds.items() if k not in OUTSIDE_PLANNED)
@@ -74,6 +78,7 @@ class Tally:
         return {
             "plannedSeconds": round(planned, 3), "runSeconds": round(self.run, 3),
             "totalCount": self.total, "goodCount": good, "scrapCount": self.scrap,
+            "unassignedCount": self.unassigned,
             "availability": _ratio(availability), "performance": _ratio(performance), "quality": _ratio(quality),
             "oee": _ratio(parts[0] * parts[1] * parts[2]) if None not in parts else None,
             "lossSeconds": losses,
@@ -116,6 +121,11 @@ def tally(session: Session, device: Device, start: datetime, end: datetime, now:
                DeviceSignal.machine_ts >= start, DeviceSignal.machine_ts < end)
     ).one()
     result.total, result.scrap = int(counts[0]), int(counts[1])
+    # Parts a machine counted while no job ran belong to no operation: outside OEE's counts (domain.md §3.4).
+    result.unassigned = int(session.scalar(
+        select(func.coalesce(func.sum(DeviceSignal.delta_count), 0))
+        .where(DeviceSignal.device_id == device.id, DeviceSignal.status == "unassigned",
+               DeviceSignal.machine_ts >= start, DeviceSignal.machine_ts < end)) or 0)
     result.ideal_time = device.ideal_cycle_seconds * result.total
     result.ideal_scrap_time = device.ideal_cycle_seconds * result.scrap
     return result

@@ -88,6 +88,32 @@ def on_cycle(listener: CycleListener) -> CycleListener:
     return listener
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """A machine entered a PackML state, or told why it stands (a stop reason or fault code while stopped):
+    what a state listener is told, e.g. to keep a downtime record whether or not a job runs."""
+
+    device: str
+    work_center: str
+    state: State
+    previous: State
+    reason: str | None  # PackTags Admin.StopReason as text ("ID: Value"), the machine's last one
+    operation_id: str | None  # the job running on the machine, if any
+    at: datetime  # received (server clock)
+
+
+StateListener = Callable[[Session, StateChange], None]
+_state_listeners: list[StateListener] = []
+
+
+def on_state_change(listener: StateListener) -> StateListener:
+    """Register a state listener (idempotent). Like a cycle listener it runs inside the signal's transaction,
+    before the derived messages are correlated, and must not raise for changes it does not care about."""
+    if listener not in _state_listeners:
+        _state_listeners.append(listener)
+    return listener
+
+
 @dataclass
 class Outcome:
     device: str
@@ -247,6 +273,10 @@ def _apply(
         current = _open_interval(session, device)
         if current is not None and current.state != State.EXECUTE and current.reason is None:
             current.reason = value
+        if value is not None and device.state in HELD_OR_STOPPED:  # the reason came after the stop
+            state = State(device.state)
+            _tell(session, _state_listeners, StateChange(device.id, device.work_center, state, state, value,
+                                                         device.job_operation_id, now))
         return []
     if kind == "design_speed":
         if value is not None:
@@ -263,6 +293,8 @@ def _apply(
         row.delta_scrap = step
         device.defective_total += step
         device.scrap_unreported += step
+        if step and not device.job_operation_id:
+            _unassigned(session, device, outcome, 0, now, signal)
         return []
     row.delta_count = step
     if step == 0:
@@ -277,10 +309,11 @@ def _apply(
         "totalGood": total - total_scrap, "totalScrap": total_scrap, "state": State(device.state).label,
     })]
     if not device.job_operation_id:
+        _unassigned(session, device, outcome, step, now, signal)
         return messages
     _job_active(device, now)
-    _tell_listeners(session, Cycle(device.id, device.work_center, device.job_operation_id, step, scrap, total,
-                                   total - total_scrap, total_scrap, now))
+    _tell(session, _cycle_listeners, Cycle(device.id, device.work_center, device.job_operation_id, step, scrap,
+                                           total, total - total_scrap, total_scrap, now))
     made = total if device.job_quantity_basis == "processed" else total - total_scrap
     if not device.job_reached and device.job_quantity is not None and made >= device.job_quantity:
         device.job_reached = True
@@ -309,6 +342,8 @@ def _apply_state(
     _job_active(device, now)  # a machine that changes state is not silent: its silence period starts over
     variables = {"state": new.label, "stateCode": int(new), "previousState": current.label,
                  "reason": device.stop_reason}
+    _tell(session, _state_listeners, StateChange(device.id, device.work_center, new, current, device.stop_reason,
+                                                 device.job_operation_id, now))
     messages = [(STATE_CHANGED, variables)]
     if new in HELD_OR_STOPPED:
         messages.append((INTERRUPTED, {**variables, "offline": False}))
@@ -349,19 +384,31 @@ def _switch_interval(session: Session, device: Device, state: State, online: boo
     session.add(MachineEvent(device_id=device.id, state=int(state), online=online, reason=reason, started_at=at))
 
 
+def _unassigned(session: Session, device: Device, outcome: Outcome, parts: int, now: datetime,
+                signal: Signal) -> None:
+    """Parts counted with no job: stored as unassigned (OEE counts only applied signals), the machine flagged;
+    the anomaly log says so once per period, not once per part."""
+    outcome.status = "unassigned"
+    device.unassigned_count += parts
+    if device.unassigned_since is None:
+        device.unassigned_since = now
+        _log(session, device.id, now, "counting_without_job",
+             f"{device.id} counts parts but runs no job: the counts are unassigned and kept out of OEE", signal)
+
+
 def _job_active(device: Device, now: datetime) -> None:
     if device.job_operation_id:
         device.job_active_at, device.job_silent_at = now, None
 
 
-def _tell_listeners(session: Session, cycle: Cycle) -> None:
-    for listener in _cycle_listeners:
+def _tell(session: Session, listeners: Sequence[Callable[[Session, Any], None]], event: Cycle | StateChange) -> None:
+    for listener in listeners:
         savepoint = session.begin_nested()
         try:
-            listener(session, cycle)
+            listener(session, event)
         except Exception:  # a broken listener must not lose the machine's signal
             savepoint.rollback()
-            log.exception("cycle listener %s failed for %s", getattr(listener, "__name__", listener), cycle)
+            log.exception("listener %s failed for %s", getattr(listener, "__name__", listener), event)
         else:
             savepoint.commit()
 
@@ -442,6 +489,7 @@ def start_job(
         device.job_defective_start = device.defective_total - device.scrap_unreported
         device.job_quantity_basis, device.job_silence_seconds = basis, silence_seconds
         device.job_active_at, device.job_silent_at = now, None
+        device.unassigned_count, device.unassigned_since = 0, None  # a job runs: the machine is not flagged
     return machines
 
 
@@ -487,7 +535,7 @@ def register_device(session: Session, device_id: str, work_center: str, *, name:
         device = Device(id=device_id, name=name or device_id, work_center=work_center,
                         ideal_cycle_seconds=ideal_cycle_seconds, state=0, processed_total=0, defective_total=0,
                         scrap_unreported=0, sequence_base=0, job_processed_start=0, job_defective_start=0,
-                        job_reached=False)
+                        job_reached=False, unassigned_count=0)
         session.add(device)
     device.name, device.work_center, device.ideal_cycle_seconds = name or device.name, work_center, \
         ideal_cycle_seconds
@@ -508,6 +556,8 @@ def device_out(device: Device) -> dict[str, Any]:
         "counters": {"processed": device.processed_total, "defective": device.defective_total,
                      "good": device.processed_total - device.defective_total,
                      "processedRaw": device.processed_raw, "defectiveRaw": device.defective_raw},
+        "countingWithoutJob": device.unassigned_since is not None and not device.job_operation_id,
+        "unassignedCount": device.unassigned_count, "unassignedSince": device.unassigned_since,
         "idealCycleSeconds": device.ideal_cycle_seconds, "lastSequence": device.last_sequence,
         "lastSignalAt": device.last_signal_at,
         "job": None if not device.job_operation_id else {

@@ -1,6 +1,7 @@
 """MES screens in Chromium against a real server: the dispatch board and its machine panel update without a
 reload when the machine's signals arrive over HTTP; start and confirm from the board; every MES page is
-photographed (desktop and tablet)."""
+photographed (desktop and tablet). A make-item shortage shows its child work order on the parent, a machine
+counting without a job is flagged, and e-stops and jams show as downtimes on the board and the machine page."""
 
 from __future__ import annotations
 
@@ -114,7 +115,8 @@ def test_a_planner_sees_every_board_read_only_and_every_mes_page(page: Page, pla
     expect(card.get_by_role("button")).to_have_count(0)
     _signal(plant, "CUT-01", {"kind": "stop_reason", "value": "blade change"}, {"kind": "state", "value": "Held"})
     expect(page.locator("#state-CUT-01")).to_have_text("Held", timeout=5_000)
-    expect(page.locator("#machine-CUT-01")).to_contain_text("Reason: blade change")
+    expect(page.locator("#downtime-CUT-01")).to_contain_text("held Down since")  # the stop is a downtime
+    expect(page.locator("#downtime-CUT-01")).to_contain_text("blade change")
     shot(page, plant, "mes-board-planner")
 
     page.goto("/mes/work-orders")
@@ -149,3 +151,66 @@ def test_a_planner_sees_every_board_read_only_and_every_mes_page(page: Page, pla
         shot(t, plant, "mes-board-tablet")
     finally:
         tablet.close()
+
+
+def test_a_child_work_order_for_a_short_make_item_shows_on_its_parent(page: Page, plant: Site):
+    # 101 frames need 202 brackets, 200 are on hand: a child work order makes the 2 brackets.
+    r = plant.api.post("/api/v1/work-orders", json={"itemCode": "FG-FRAME", "quantity": 101})
+    assert r.status_code == 201, r.text
+    parent = r.json()["number"]
+    [child] = plant.api.get(f"/api/v1/work-orders/{parent}").json()["children"]
+    login(page, "pia")
+    page.goto(f"/mes/work-orders/{parent}")
+    expect(page.locator("#wo-state")).to_contain_text("waiting_material")
+    expect(page.get_by_role("heading", name="Child work orders")).to_be_visible()
+    row = page.locator("#children tr", has_text=child["number"])
+    expect(row).to_contain_text("FG-BRACKET")
+    expect(row).to_contain_text("2")
+    shot(page, plant, "mes-work-order-child")
+    row.get_by_role("link", name=child["number"]).click()
+    expect(page.get_by_role("heading", name=re.compile(child["number"]))).to_be_visible()
+    expect(page.locator("#wo-parent")).to_contain_text(parent)
+
+
+def test_a_machine_counting_without_a_job_is_flagged_live_and_left_out_of_oee(page: Page, plant: Site):
+    login(page, "pia")
+    page.goto("/mes/machines")
+    expect(page.locator("#machine-ASSY-01")).to_contain_text("No job")
+    _signal(plant, "ASSY-01", {"kind": "state", "value": "Execute"}, {"kind": "processed", "value": 70})
+    _signal(plant, "ASSY-01", {"kind": "processed", "value": 73})  # 3 parts, no operation runs on ASSY-01
+    flag = page.locator("#unassigned-ASSY-01")
+    expect(flag).to_contain_text("Counting without a job: 3 parts", timeout=5_000)  # pushed, no reload
+    expect(flag).to_contain_text("not in OEE")
+    shot(page, plant, "mes-machine-unassigned")
+    page.goto("/mes/oee?wc=WC-ASSY")
+    expect(page.locator("#unassigned-WC-ASSY")).to_contain_text("3 parts were counted without a job")
+    expect(page.locator("#oee-WC-ASSY [data-kpi=counts]")).to_have_text("0 / 0")
+
+
+def test_an_e_stop_and_a_jam_show_on_the_operators_board_and_the_downtimes_panel(page: Page, plant: Site):
+    _signal(plant, "CUT-01", {"kind": "state", "value": "Execute"})
+    login(page, "cara")
+    page.goto("/mes/work-centers/WC-CUT")
+    expect(page.locator("#state-CUT-01")).to_have_text("Execute")
+    _signal(plant, "CUT-01", {"kind": "stop_reason", "value": {"ID": 17, "Value": "E-stop pressed"}},
+            {"kind": "state", "value": "Aborted"})
+    down = page.locator("#downtime-CUT-01")
+    expect(down).to_contain_text("e-stop", timeout=5_000)  # the operator's board shows it without a reload
+    expect(down).to_contain_text("17: E-stop pressed")
+    shot(page, plant, "mes-board-estop")
+    for state in ("Clearing", "Stopped", "Resetting", "Idle", "Starting", "Execute"):
+        _signal(plant, "CUT-01", {"kind": "state", "value": state})
+    expect(down).to_have_count(0, timeout=5_000)  # running again: the downtime ended
+    _signal(plant, "CUT-01", {"kind": "state", "value": "Held"})
+    _signal(plant, "CUT-01", {"kind": "stop_reason", "value": "Material jam at infeed"})  # the fault code follows
+    expect(down).to_contain_text("jam", timeout=5_000)
+    expect(down).to_contain_text("Material jam at infeed")
+    page.reload()
+    board = page.locator("#board-downtimes")
+    expect(board.locator("li").first).to_contain_text("jam")
+    expect(board).to_contain_text("e-stop")
+    page.goto("/mes/machines/CUT-01")
+    panel = page.locator("#downtimes")
+    expect(panel.locator("li", has_text="E-stop pressed")).to_contain_text("e-stop")
+    expect(panel.locator("li", has_text="Material jam at infeed")).to_contain_text("open")
+    shot(page, plant, "mes-machine-downtimes")

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from taktflow.bootstrap import Runtime
 from taktflow.config import Settings
+from taktflow.handlers.devices import service as devices
 from taktflow.web.app import create_app
 from taktflow.web.auth.service import create_token
 from tests.devices.conftest import instance, start_operation
@@ -58,19 +59,26 @@ def test_http_refuses_unknown_devices_and_bad_signals(api):
                     headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
+def _job(plant, work_center: str, operation: str) -> None:
+    plant.command(lambda s: devices.start_job(s, work_center, operation, 10_000, now=plant.clock.now()))
+
+
+SCRIPT = [
+    sig("state", "Idle", 0, 1),  # 08:00-08:05 idle: not planned (UNSCHEDULED)
+    sig("state", "Starting", 5, 2),  # 08:05-08:07 SETUP
+    sig("state", "Execute", 7, 3), sig("processed", 100, 7, 3), sig("defective", 10, 7, 3),  # baselines
+    sig("processed", 400, 36, 4), sig("defective", 25, 36, 4),  # 300 parts, 15 rejects
+    sig("state", "Held", 37, 5),  # 08:37-08:47 UNPLANNED_DOWNTIME
+    sig("state", "Execute", 47, 6),
+    sig("processed", 640, 56, 7), sig("defective", 37, 56, 7),  # 240 parts, 12 rejects
+    sig("state", "Stopped", 57, 8),  # 08:57-09:00 UNPLANNED_DOWNTIME
+]
+
+
 def test_oee_of_a_scripted_run_equals_the_hand_computed_value(api, plant):
     plant.clock.set(plant.clock.now().replace(hour=9, minute=30))
-    script = [
-        sig("state", "Idle", 0, 1),  # 08:00-08:05 idle: not planned (UNSCHEDULED)
-        sig("state", "Starting", 5, 2),  # 08:05-08:07 SETUP
-        sig("state", "Execute", 7, 3), sig("processed", 100, 7, 3), sig("defective", 10, 7, 3),  # baselines
-        sig("processed", 400, 36, 4), sig("defective", 25, 36, 4),  # 300 parts, 15 rejects
-        sig("state", "Held", 37, 5),  # 08:37-08:47 UNPLANNED_DOWNTIME
-        sig("state", "Execute", 47, 6),
-        sig("processed", 640, 56, 7), sig("defective", 37, 56, 7),  # 240 parts, 12 rejects
-        sig("state", "Stopped", 57, 8),  # 08:57-09:00 UNPLANNED_DOWNTIME
-    ]
-    assert post(api, "ASSY-01", *script).status_code == 200  # ASSY-01: ideal cycle 4 s
+    _job(plant, "WC-ASSY", "OP-9")  # the parts belong to an operation: they count
+    assert post(api, "ASSY-01", *SCRIPT).status_code == 200  # ASSY-01: ideal cycle 4 s
     r = api.get("/api/v1/devices/ASSY-01/oee", params={"from": "2026-01-05T08:00:00Z", "to": "2026-01-05T09:00:00Z"})
     body = r.json()
     # By hand: planned 3600 - 300 idle = 3300 s; run 1800 + 600 = 2400 s; total 540, scrap 27, good 513.
@@ -97,3 +105,27 @@ def test_oee_of_a_scripted_run_equals_the_hand_computed_value(api, plant):
     assert r.json()["lossSeconds"]["NOT_SCHEDULED"] == 3600 and r.json()["oee"] == body["oee"]
     r = api.get("/api/v1/devices/ASSY-01/oee", params={"from": "2026-01-05T09:00:00Z", "to": "2026-01-05T08:00:00Z"})
     assert r.status_code == 422
+
+
+def test_parts_counted_without_a_job_are_unassigned_flagged_and_kept_out_of_oee(api, plant):
+    plant.clock.set(plant.clock.now().replace(hour=9, minute=30))
+    r = post(api, "ASSY-01", *SCRIPT)  # the same run, but no operation was started on the machine
+    assert r.status_code == 200
+    assert {s["status"] for s in r.json()["signals"] if s["kind"] == "processed" and s["sequence"] > 3} == {
+        "unassigned"}
+    window = {"from": "2026-01-05T08:00:00Z", "to": "2026-01-05T09:00:00Z"}
+    body = api.get("/api/v1/devices/ASSY-01/oee", params=window).json()
+    assert (body["totalCount"], body["goodCount"], body["unassignedCount"]) == (0, 0, 540)
+    assert body["performance"] == 0 and body["quality"] is None and body["oee"] is None
+    device = api.get("/api/v1/devices/ASSY-01").json()
+    assert (device["countingWithoutJob"], device["unassignedCount"]) == (True, 540)
+    [flag] = [a for a in api.get("/api/v1/devices/ASSY-01/anomalies").json() if a["kind"] == "counting_without_job"]
+    assert "kept out of OEE" in flag["detail"]
+    # A job starts: the machine is no longer flagged and its parts count again.
+    _job(plant, "WC-ASSY", "OP-10")
+    assert api.get("/api/v1/devices/ASSY-01").json()["countingWithoutJob"] is False
+    assert post(api, "ASSY-01", sig("state", "Resetting", 58, 9), sig("state", "Idle", 58, 10),
+                sig("state", "Starting", 58, 11), sig("state", "Execute", 58, 12),
+                sig("processed", 700, 59, 13)).status_code == 200
+    body = api.get("/api/v1/devices/ASSY-01/oee", params=window).json()
+    assert (body["totalCount"], body["unassignedCount"]) == (60, 540)

@@ -154,8 +154,14 @@ def test_only_the_work_centers_instance_is_reached_and_nobody_waiting_is_recorde
                             {"name": "machine.resumed", "status": "unmatched"}]
 
 
+def _job(engine, work_center="WC-CUT"):
+    """An operation runs on the machine: its counts are applied (without one they are unassigned)."""
+    engine.command(lambda s: service.start_job(s, work_center, "OP-1", 10_000, now=engine.clock.now()))
+
+
 def test_duplicate_and_out_of_order_signals_are_detected_by_sequence(plant):
     seq = run_to_execute(plant)
+    _job(plant)
     send(plant, Signal("CUT-01", "processed", 10, at(10), seq))
     send(plant, Signal("CUT-01", "processed", 12, at(12), seq + 2))
     [dup] = send(plant, Signal("CUT-01", "processed", 12, at(12), seq + 2))
@@ -176,6 +182,7 @@ def test_duplicate_and_out_of_order_signals_are_detected_by_sequence(plant):
 
 
 def test_sparkplug_sequence_wraps_at_256_and_a_birth_starts_over(plant):
+    _job(plant)
     for i, raw in enumerate((254, 255, 0, 1)):
         [out] = send(plant, Signal("CUT-01", "processed", 100 + i, at(1 + i), raw, "sparkplug", 256))
         assert out.status == "applied"

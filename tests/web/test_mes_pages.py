@@ -17,6 +17,7 @@ import taktflow.handlers  # noqa: F401 - registers the ERP, MES and device handl
 from taktflow.engine.core import Engine
 from taktflow.engine.handlers import HandlerRegistry
 from taktflow.engine.handlers import registry as global_registry
+from taktflow.handlers.devices import service as devices
 from taktflow.handlers.devices.service import Signal, ingest, register_device
 from taktflow.handlers.erp.seed import seed_master_data
 from taktflow.handlers.mes.demo import WORK_CENTERS, seed_plant
@@ -275,12 +276,16 @@ def test_machines_page_and_one_machine_with_its_state_log(pages, plant):
     pia, cara = pages.login("pia"), pages.login("cara")
     machines = pia.get("/mes/machines").text
     assert [m for m in re.findall(r'id="machine-([A-Z0-9-]+)"', machines)] == ["ASSY-01", "CUT-01", "PACK-01"]
-    assert _element(machines, "state-ASSY-01") == "Held" and "Reason: jam" in _element(machines, "machine-ASSY-01")
+    assert _element(machines, "state-ASSY-01") == "Held"
+    # The stop is a downtime, a jam by its reason; the parts came with no job: the machine is flagged.
+    assert _element(machines, "downtime-ASSY-01") == "jam Down since 2026-01-05 08:00 UTC: jam"
+    assert _element(machines, "unassigned-ASSY-01").startswith("Counting without a job: 2 parts")
     assert 'class="machine-card tone-stopped"' in machines
     assert re.findall(r'id="machine-([A-Z0-9-]+)"', cara.get("/mes/machines").text) == ["CUT-01"]
     one = pia.get("/mes/machines/ASSY-01").text
     assert _element(one, "state-log").split()[:3] == ["State", "From", "To"]
     assert "Held" in _element(one, "state-log") and "Execute" in _element(one, "state-log")
+    assert _element(one, "downtimes") == "jam Held: jam · 2026-01-05 08:00 UTC – open"
     assert cara.get("/mes/machines/ASSY-01").status_code == 403
 
 
@@ -288,6 +293,8 @@ def test_oee_per_work_center_and_shift_with_loss_categories(pages, plant):
     """CUT-01 (10 s ideal cycle) runs 100 s, makes 8 parts of which 1 is a reject, then stands 20 s held:
     availability 100/120, performance 80/100, quality 7/8."""
     clock = plant.engine.clock
+    # An operation runs on the machine: parts counted with no job would be unassigned and not in OEE.
+    plant.engine.command(lambda s: devices.start_job(s, "WC-CUT", "OP-1", 1000, now=clock.now()))
     ingest(plant.engine, [Signal("CUT-01", "processed", 0, clock.now()), Signal("CUT-01", "defective", 0, clock.now()),
                           Signal("CUT-01", "state", "Execute", clock.now())])
     for n in range(1, 9):

@@ -106,6 +106,7 @@ def work_order_page(request: Request, number: str, _: Principal = Depends(requir
             "wo": wo, "operations": ops, "requirements": wo.requirements, "consumed": consumed_lots(session, wo),
             "shortages": work_orders.shortages(session, wo) if wo.state in ("released", "waiting_material") else [],
             "procurement": work_orders.procurement_requests(session, wo), "open_task": open_task,
+            "children": work_orders.children_of(session, wo),
             "downtimes": {op.id: operations.downtimes(session, operation_id=op.id) for op in ops},
             "alerts": {op.id: operations.alerts(session, operation_id=op.id) for op in ops},
             "today": engine.clock.now().date(),
@@ -206,7 +207,9 @@ def board_page(request: Request, code: str, principal: Principal = Depends(requi
         # The schedule's reschedule offer for this work center (read from the data, like everything here).
         offer = {"schedule": scheduling.latest_schedule(session), "reasons": scheduling.reschedule_reasons(
             session, engine.clock.now(), work_center=code)}
-        return render(request, "mes/board.html", {**context, **offer, "message": request.query_params.get("msg")})
+        down = operations.downtimes(session, machines=[p.device.id for p in context["panels"]], latest=10)
+        return render(request, "mes/board.html", {**context, **offer, "downtimes": down,
+                                                  "message": request.query_params.get("msg")})
 
 
 async def _operation_action(request: Request, principal: Principal, operation_id: int, element: str,

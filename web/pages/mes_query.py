@@ -18,7 +18,7 @@ from taktflow.handlers.devices.models import Device
 from taktflow.handlers.devices.packml import State
 from taktflow.handlers.erp.items.models import Item
 from taktflow.handlers.erp.stock.models import Lot
-from taktflow.handlers.mes.operation.models import Operation
+from taktflow.handlers.mes.operation.models import Downtime, Operation
 from taktflow.handlers.mes.operation.routes import OPERATION_TASKS
 from taktflow.handlers.mes.work_center.models import WorkCenter
 from taktflow.handlers.mes.work_order.models import MaterialIssue, MaterialRequirement, WorkOrder
@@ -134,6 +134,7 @@ class MachinePanel:
     device: Device
     state: State
     job_operation: Operation | None
+    downtime: Downtime | None = None  # the machine's open downtime (e-stop, jam, hold, stop)
 
     @property
     def tone(self) -> str:
@@ -146,6 +147,11 @@ class MachinePanel:
         if self.state in (State.SUSPENDED, State.SUSPENDING, State.UNSUSPENDING):
             return "waiting"
         return "idle"
+
+    @property
+    def counting_without_job(self) -> bool:
+        """Parts arrive but no job runs: they belong to no operation and stay out of OEE."""
+        return self.device.unassigned_since is not None and not self.device.job_operation_id
 
     @property
     def good(self) -> int:
@@ -162,4 +168,7 @@ def machine_panels(session: Session, work_centers: list[str]) -> list[MachinePan
     job_ids = {d.id: row_id(d.job_operation_id or "") for d in devices}
     wanted = {i for i in job_ids.values() if i is not None}
     ops = {op.id: op for op in session.scalars(select(Operation).where(Operation.id.in_(wanted)))} if wanted else {}
-    return [MachinePanel(d, State(d.state), ops.get(job_ids[d.id])) for d in devices]
+    down = {row.machine_code: row for row in session.scalars(
+        select(Downtime).where(Downtime.machine_code.in_([d.id for d in devices]), Downtime.ended_at.is_(None))
+        .order_by(Downtime.id))} if devices else {}
+    return [MachinePanel(d, State(d.state), ops.get(job_ids[d.id]), down.get(d.id)) for d in devices]

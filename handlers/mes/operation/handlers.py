@@ -7,7 +7,7 @@ from typing import Any
 
 from taktflow.engine.errors import Conflict
 from taktflow.engine.handlers import BpmnError, HandlerContext, service_task_handler
-from taktflow.handlers.devices.service import on_cycle
+from taktflow.handlers.devices.service import on_cycle, on_state_change
 from taktflow.handlers.mes.common import MesError, variable
 from taktflow.handlers.mes.operation import service as operations
 from taktflow.handlers.mes.operation.models import Operation
@@ -37,6 +37,7 @@ def start_operation(ctx: HandlerContext) -> dict[str, Any]:
 
 
 on_cycle(operations.record_machine_cycle)
+on_state_change(operations.record_machine_state)  # every machine stop is a downtime, job or not
 
 
 @service_task_handler("mes.machine_silent")

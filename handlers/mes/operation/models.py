@@ -61,15 +61,18 @@ class Operation(Stateful, Base):
 
 
 class Downtime(Base):
-    """A machine stop (PackML Held / Stopped / Aborted) while an operation ran, with its reason."""
+    """A machine stop (PackML Held / Stopped / Aborted, or offline) with its reason and category; the
+    operation it interrupted, when one ran (a machine stops with or without a job)."""
 
     __tablename__ = "mes_downtime"
+    CATEGORIES = ("e-stop", "jam", "held", "stopped", "offline")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    operation_id: Mapped[int] = mapped_column(ForeignKey("mes_operation.id"), index=True)
+    operation_id: Mapped[int | None] = mapped_column(ForeignKey("mes_operation.id"), index=True)
     machine_code: Mapped[str] = mapped_column(String(80), index=True)
     packml_state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str | None] = mapped_column(String(20))  # one of CATEGORIES
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
 

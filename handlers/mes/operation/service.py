@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from taktflow.engine.errors import Conflict, NotFound
 from taktflow.engine.store.models import row_id
-from taktflow.handlers.devices.service import Cycle
+from taktflow.handlers.devices.packml import HELD_OR_STOPPED, State
+from taktflow.handlers.devices.service import Cycle, StateChange
 from taktflow.handlers.erp.documents import transition
 from taktflow.handlers.erp.ledger import service as ledger
 from taktflow.handlers.erp.stock import service as stock
@@ -249,14 +250,40 @@ def scrap_batch(session: Session, op: Operation, now: datetime) -> None:
 # --- machine events ---------------------------------------------------------------------------------------
 
 
+def downtime_category(state: str, reason: str | None, *, offline: bool = False) -> str:
+    """What kind of stop this is, from the PackML state and the machine's stop reason or fault code:
+    an emergency stop (PackML answers it with Abort), a jam, or a plain hold or stop."""
+    text = (reason or "").lower()
+    if offline:
+        return "offline"
+    if any(word in text for word in ("e-stop", "estop", "emergency")):
+        return "e-stop"
+    if "jam" in text:
+        return "jam"
+    if state == State.ABORTED.label:
+        return "e-stop"
+    return "held" if state == State.HELD.label else "stopped"
+
+
 def open_downtime(session: Session, op: Operation, *, state: str, reason: str | None, offline: bool,
                   now: datetime) -> Downtime:
+    """The process's downtime of an interrupted operation: the machine's open one (its state listener opened
+    it in the same signal) is linked to the operation; otherwise one is opened."""
     current = open_downtime_of(session, op)
     if current is not None:
         return current
+    machine = open_machine_downtime(session, op.machine_code) if op.machine_code else None
+    if machine is not None:
+        machine.operation_id = machine.operation_id or op.id
+        return machine
+    return _open(session, op.machine_code or "", op.id, state=state, reason=reason, offline=offline, now=now)
+
+
+def _open(session: Session, machine_code: str, operation_id: int | None, *, state: str, reason: str | None,
+          offline: bool, now: datetime) -> Downtime:
     text = reason or ("device offline" if offline else f"machine {state}")
-    row = Downtime(operation_id=op.id, machine_code=op.machine_code or "", packml_state=state, reason=text[:300],
-                   started_at=now)
+    row = Downtime(operation_id=operation_id, machine_code=machine_code, packml_state=state, reason=text[:300],
+                   category=downtime_category(state, reason, offline=offline), started_at=now)
     session.add(row)
     session.flush()
     return row
@@ -266,11 +293,36 @@ def open_downtime_of(session: Session, op: Operation) -> Downtime | None:
     return session.scalar(select(Downtime).where(Downtime.operation_id == op.id, Downtime.ended_at.is_(None)))
 
 
+def open_machine_downtime(session: Session, machine_code: str) -> Downtime | None:
+    return session.scalar(select(Downtime).where(Downtime.machine_code == machine_code, Downtime.ended_at.is_(None))
+                          .order_by(Downtime.id.desc()).limit(1))
+
+
 def close_downtime(session: Session, op: Operation, now: datetime) -> Downtime | None:
     row = open_downtime_of(session, op)
     if row is not None:
         row.ended_at = now
     return row
+
+
+def record_machine_state(session: Session, change: StateChange) -> None:
+    """A devices state listener: every stop of a machine (e-stop, jam, hold, stop) is a downtime with its
+    reason, whether or not an operation runs, and Execute ends it. A reason that arrives after the stop
+    names the open downtime."""
+    machine = change.device
+    current = open_machine_downtime(session, machine)
+    if change.state in HELD_OR_STOPPED:
+        if current is None:
+            op_id = row_id(change.operation_id or "")
+            op = session.get(Operation, op_id) if op_id is not None else None
+            _open(session, machine, op.id if op is not None and op.state == "running" else None,
+                  state=change.state.label, reason=change.reason, offline=False, now=change.at)
+        elif change.state == change.previous and change.reason:  # the stop reason or fault code came after
+            current.reason = change.reason[:300]
+            current.category = downtime_category(current.packml_state, change.reason)
+        return
+    if change.state == State.EXECUTE and current is not None:
+        current.ended_at = change.at
 
 
 def raise_alert(session: Session, op: Operation, *, kind: str, message: str, key: str, now: datetime) -> Alert:
@@ -311,12 +363,18 @@ def startable(session: Session, op: Operation) -> bool:
     return op.state == "queued" and (before is None or before.state == "done")
 
 
-def downtimes(session: Session, *, operation_id: int | None = None, machine: str | None = None) -> list[Downtime]:
+def downtimes(session: Session, *, operation_id: int | None = None, machine: str | None = None,
+              machines: list[str] | None = None, latest: int | None = None) -> list[Downtime]:
+    """Downtimes, oldest first; `latest` keeps only the last ones (newest first)."""
     stmt = select(Downtime)
     if operation_id is not None:
         stmt = stmt.where(Downtime.operation_id == operation_id)
     if machine:
         stmt = stmt.where(Downtime.machine_code == machine)
+    if machines is not None:
+        stmt = stmt.where(Downtime.machine_code.in_(machines))
+    if latest is not None:
+        return list(session.scalars(stmt.order_by(Downtime.id.desc()).limit(latest)))
     return list(session.scalars(stmt.order_by(Downtime.id)))
 
 

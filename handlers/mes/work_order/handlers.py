@@ -42,8 +42,9 @@ def check_material(ctx: HandlerContext) -> dict[str, Any]:
 
 @service_task_handler("mes.request_procurement")
 def request_procurement(ctx: HandlerContext) -> dict[str, Any]:
-    """Shortage: requisitions through ERP's procure-to-pay, under this instance's business key so the goods
-    receipt's `stock_replenished` message wakes this work order up (the hourly re-check is the fallback)."""
+    """Shortage: buy items are requisitioned through ERP's procure-to-pay, under this instance's business key
+    so the goods receipt's `stock_replenished` message wakes this work order up; make items get a child work
+    order whose finished-goods receipt sends the same message (the hourly re-check is the fallback)."""
     wo = _work_order(ctx)
     requested = work_orders.request_procurement(ctx.engine, ctx.session, wo, now=ctx.now, actor=ctx.actor,
                                                 business_key=ctx.business_key or wo.number)
@@ -63,8 +64,10 @@ def stage_material(ctx: HandlerContext) -> dict[str, Any]:
 @service_task_handler("mes.receive_finished_goods")
 def receive_finished_goods(ctx: HandlerContext) -> dict[str, Any]:
     wo = _work_order(ctx)
-    return {"finishedGoods": work_orders.receive_finished_goods(ctx.session, wo, ctx.booking_key, ctx.now),
-            "lotId": wo.fg_lot_id}
+    received = work_orders.receive_finished_goods(ctx.session, wo, ctx.booking_key, ctx.now)
+    if wo.parent_id is not None and wo.good_qty > 0:  # a child order: its parent waits for these goods
+        work_orders.wake_parent(ctx.engine, ctx.session, wo, actor=ctx.actor)
+    return {"finishedGoods": received, "lotId": wo.fg_lot_id}
 
 
 @service_task_handler("mes.report_performance")

@@ -40,6 +40,8 @@ class WorkOrder(Stateful, Base):
     # Who asked: "planner", or the ERP document (sales order) whose order-to-cash instance waits.
     origin: Mapped[str] = mapped_column(String(80), default="planner")
     origin_instance_id: Mapped[str | None] = mapped_column(String(36))
+    # A child work order makes a make-item component its parent ran short of; the parent waits for its receipt.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("mes_work_order.id"), index=True)
     instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
     request_key: Mapped[str | None] = mapped_column(String(120), unique=True)  # booking key of the request
     good_qty: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
@@ -56,6 +58,7 @@ class WorkOrder(Stateful, Base):
         back_populates="work_order", order_by="MaterialRequirement.id", lazy="selectin",
         cascade="all, delete-orphan",
     )
+    parent: Mapped[WorkOrder | None] = relationship(remote_side="WorkOrder.id", lazy="joined", innerjoin=False)
 
 
 class MaterialRequirement(Base):

@@ -37,7 +37,8 @@ def work_order_out(session: Session, wo: WorkOrder, *, detail: bool = False) -> 
         origin=wo.origin, processInstanceId=wo.instance_id, goodQuantity=as_number(wo.good_qty),
         scrapQuantity=as_number(wo.scrap_qty), materialCost=as_number(wo.material_cost),
         conversionCost=as_number(wo.conversion_cost), lotId=wo.fg_lot_id, lotCode=wo.fg_lot_code,
-        createdAt=wo.created_at, closedAt=wo.closed_at)
+        createdAt=wo.created_at, closedAt=wo.closed_at,
+        parentWorkOrderNumber=wo.parent.number if wo.parent is not None else None)
     if detail:
         out["operations"] = [operation_out(session, op) for op in service.operations_of(session, wo)]
         out["requirements"] = [
@@ -50,6 +51,9 @@ def work_order_out(session: Session, wo: WorkOrder, *, detail: bool = False) -> 
             {"requisitionNumber": p.requisition_number, "itemCode": p.component_code,
              "quantity": as_number(p.quantity), "processInstanceId": p.instance_id, "requestedAt": p.requested_at}
             for p in service.procurement_requests(session, wo)]
+        out["children"] = [  # child work orders making what this one ran short of
+            {"number": c.number, "itemCode": c.item_code, "quantity": as_number(c.quantity), "state": c.state,
+             "processInstanceId": c.instance_id} for c in service.children_of(session, wo)]
         out["performance"] = wo.performance
     return out
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from taktflow.engine import events, instances
 from taktflow.engine.errors import NotFound
 from taktflow.handlers.erp.documents import transition
 from taktflow.handlers.erp.ledger import service as ledger
@@ -132,22 +133,31 @@ def check_material(session: Session, wo: WorkOrder) -> list[dict[str, Any]]:
 def request_procurement(
     engine: Any, session: Session, wo: WorkOrder, *, now: datetime, business_key: str, actor: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Hand what staging lacks to ERP's procure-to-pay: one requisition per supplier, each started as a
-    procure-to-pay instance under `business_key` (the work order's), so the goods receipt's `stock_replenished`
-    message comes back to the waiting work order. Asks only for what this order's earlier requisitions do not
-    cover yet (requested and not received; a rejected one counts as answered: the buyer said no)."""
+    """Hand what staging lacks to where it comes from. A buy item goes to ERP's procure-to-pay: one
+    requisition per supplier, each started as a procure-to-pay instance under `business_key` (the work
+    order's), so the goods receipt's `stock_replenished` message comes back to the waiting work order. A make
+    item gets a child work order through the work-order process; its finished-goods receipt wakes this one.
+    Asks only for what this order's earlier requisitions and children do not cover yet (requested and not
+    received; a rejected requisition counts as answered: the buyer said no)."""
     to_buy: dict[int, list[tuple[Any, Decimal]]] = defaultdict(list)
+    requested = []
     for short in shortages(session, wo):
         code = short["itemCode"]
+        component = books.item(session, code)
+        if component.procurement == "make":
+            missing = qty(short["shortQuantity"]) - _covered_by_children(session, wo, code)
+            if missing > 0:
+                child = start_child(engine, session, wo, code, missing, now=now, actor=actor)
+                requested.append({"workOrderNumber": child.number, "itemCode": code,
+                                  "quantity": as_number(missing), "processInstanceId": child.instance_id})
+            continue
         missing = qty(short["shortQuantity"]) - _covered(session, wo, code)
         if missing <= 0:
             continue
-        component = books.item(session, code)
         if component.procurement != "buy" or component.default_supplier_id is None:
             raise MesError(f"{wo.number}: {as_number(missing)} {component.uom} of {code} are missing and "
                            f"{code} has no supplier to buy it from; make it or set a default supplier")
         to_buy[component.default_supplier_id].append((component, missing))
-    requested = []
     for supplier_id, wanted in to_buy.items():
         req = purchasing.create_requisition(
             session, supplier_id=supplier_id, now=now, requested_by=actor or wo.number, source="production",
@@ -162,6 +172,56 @@ def request_procurement(
                               "quantity": as_number(amount), "processInstanceId": instance_id})
     session.flush()
     return requested
+
+
+def start_child(engine: Any, session: Session, parent: WorkOrder, item_code: str, quantity: Decimal, *,
+                now: datetime, actor: str | None = None) -> WorkOrder:
+    """Release a child work order for a make-item shortfall of `parent` and start its work-order process
+    (its own business key: its own shortages and machines are its own). Due with the parent, one above its
+    priority, so the component is made before the parent needs it. An item that cannot be made (no BOM or
+    routing) is refused with the reason, like any release."""
+    child = release_work_order(session, item_code=item_code, quantity=quantity, now=now, due_date=parent.due_date,
+                               priority=min(parent.priority + 1, 100), origin=parent.number,
+                               origin_instance_id=parent.instance_id)
+    child.parent_id = parent.id
+    run = instances.start_in(engine, session, PROCESS_KEY, business_key=child.number, actor=actor, variables={
+        "workOrderNumber": child.number, "itemCode": child.item_code, "quantity": as_number(child.quantity),
+        "priority": child.priority, "parentWorkOrderNumber": parent.number})
+    child.instance_id = run.row.id
+    session.flush()
+    return child
+
+
+def wake_parent(engine: Any, session: Session, child: WorkOrder, actor: str | None = None) -> str | None:
+    """The child's finished goods are in stock: the parent waiting for material checks again now (its
+    `stock_replenished` wait, by its instance's business key as procure-to-pay's receipt does). A parent not
+    waiting (it re-checked already) is fine: the hourly re-check finds the stock too. Returns the parent
+    instance reached, if any."""
+    parent = child.parent
+    if parent is None or parent.instance_id is None:
+        return None
+    business_key = instances.get(session, parent.instance_id).business_key or parent.number
+    savepoint = session.begin_nested()
+    try:
+        reached = events.correlate_in(engine, session, "stock_replenished", business_key=business_key,
+                                      variables={"replenishedBy": child.number}, actor=actor)
+    except NotFound:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return reached[0].instance_id if reached else None
+
+
+def children_of(session: Session, wo: WorkOrder) -> list[WorkOrder]:
+    return list(session.scalars(select(WorkOrder).where(WorkOrder.parent_id == wo.id).order_by(WorkOrder.id)))
+
+
+def _covered_by_children(session: Session, wo: WorkOrder, component_code: str) -> Decimal:
+    """What this order's children still bring of a component: the quantity of those not received yet (a
+    received child's output is in stock already, so the shortage check sees it)."""
+    return sum((child.quantity for child in children_of(session, wo)
+                if child.item_code == component_code and child.state not in ("completed", "scrapped", "closed")),
+               ZERO)
 
 
 def _covered(session: Session, wo: WorkOrder, component_code: str) -> Decimal:

@@ -51,6 +51,25 @@ def handler_name(text: str) -> str:
     return match.group(1) if match else text
 
 
+CASE_HANDLER_PREFIX = "cmmn-case:"
+
+
+def case_calls_as_service_tasks(root: etree._Element) -> None:
+    """A call activity with `camunda:caseRef` starts a CMMN case, which Taktflow does not run. Camunda deploys
+    such a model and fails only when the activity is reached; so does Taktflow: in the parser's copy the
+    activity becomes a service task whose handler (`cmmn-case:<caseRef>`) is never registered, so reaching it
+    raises an incident that names the case (deploy reports the warning `camunda-case-call`)."""
+    for node in list(root.iter(f"{BPMN}callActivity")):
+        case = node.get(f"{CAMUNDA}caseRef")
+        if case is None or node.get("calledElement"):
+            continue
+        node.tag = f"{BPMN}serviceTask"
+        node.set(f"{CAMUNDA}class", f"{CASE_HANDLER_PREFIX}{case}")
+        for child in list(node):
+            if child.tag == f"{BPMN}extensionElements":
+                node.remove(child)
+
+
 def _problem(parser: Any, message: str) -> ValidationException:
     return ValidationException(message, node=parser.node, file_name=getattr(parser, "filename", None))
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -41,6 +42,7 @@ from taktflow.engine.definitions import camunda_dialect, compensation_parser, cr
 from taktflow.engine.definitions.instantiating import instantiating_receive_tasks_as_start_events
 from taktflow.engine.definitions.reserved_ids import rename_reserved_ids
 from taktflow.engine.definitions.transform import make_implicit_behaviour_explicit
+from taktflow.engine.definitions.constraints import BPMN_NS, ref_id
 from taktflow.engine.errors import ModelProblem
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -340,6 +342,26 @@ class TaktflowParser(SpiffBpmnParser):
         self.decisions: dict[str, Any] = {}
         self.decision_files: dict[str, str | None] = {}
 
+    def _add_data_stores(self, bpmn: etree._Element) -> None:
+        """A data store no data association reads or writes is documentation (Camunda's invoice example draws
+        its accounting system as one): it is accepted and ignored, as Camunda does. One that a task reads or
+        writes needs an implementation, and SpiffWorkflow's parser refuses it by name."""
+        used = {ref_id(ref.text) for ref in bpmn.iter(f"{{{BPMN_NS}}}sourceRef", f"{{{BPMN_NS}}}targetRef")
+                if ref.getparent() is not None
+                and etree.QName(ref.getparent()).localname in ("dataInputAssociation", "dataOutputAssociation")}
+        referenced = {node.get("dataStoreRef") for node in bpmn.iter(f"{{{BPMN_NS}}}dataStoreReference")
+                      if node.get("id") in used}
+        kept = [store for store in bpmn.iter(f"{{{BPMN_NS}}}dataStore")
+                if store.get("id") in referenced or store.get("name") in self.DATA_STORE_CLASSES]
+        if len(kept) == sum(1 for _ in bpmn.iter(f"{{{BPMN_NS}}}dataStore")):
+            super()._add_data_stores(bpmn)
+            return
+        # The parser reads data stores from the whole document: hand it a copy holding only the used ones.
+        document = etree.Element(bpmn.tag, nsmap=bpmn.nsmap)
+        for store in kept:
+            document.append(copy.deepcopy(store))
+        super()._add_data_stores(document)
+
     def add_dmn_xml(self, node: etree._Element, filename: str | None = None) -> None:
         """Read decisions with Taktflow's DMN 1.3 reader (SpiffWorkflow's allows one table per file)."""
         decisions, problems = read_decisions(node, filename)
@@ -400,6 +422,7 @@ _TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
 
 def prepare_for_parser(root: etree._Element) -> None:
     """After validation (which sees the model as written): the rewrites of `transform`."""
+    camunda_dialect.case_calls_as_service_tasks(root)
     instantiating_receive_tasks_as_start_events(root)
     make_implicit_behaviour_explicit(root)
     rename_reserved_ids(root)  # last: every element the rewrites added refers to the new ids too

@@ -139,6 +139,13 @@ def rule_foreign_scripts(root: etree._Element, filename: str) -> list[ModelProbl
                 f"camunda:{asynchronous[0]} is honoured on service tasks only; this "
                 f"{etree.QName(node).localname} runs in the command that reaches it", severity="warning",
                 file=filename))
+    for node in root.iter(f"{{{BPMN_NS}}}callActivity"):
+        if node.get(f"{CAMUNDA}caseRef") and not node.get("calledElement"):
+            problems.append(ModelProblem(
+                node.get("id"), "camunda-case-call",
+                f"calls the CMMN case {node.get(f'{CAMUNDA}caseRef')!r}; Taktflow runs no CMMN, so reaching this "
+                "activity raises an incident (call a BPMN process with calledElement instead)", severity="warning",
+                file=filename))
     for kind in ("executionListener", "taskListener"):
         for node in root.iter(f"{CAMUNDA}{kind}"):
             how = next((a for a in ("class", "expression", "delegateExpression") if node.get(a)), None)

@@ -255,6 +255,38 @@ def check(root: etree._Element, filename: str) -> list[ModelProblem]:
     return problems
 
 
+# --- validation profiles -------------------------------------------------------------------------------
+
+STANDARD = "standard"
+STRICT = "strict"
+PROFILES = (STANDARD, STRICT)
+
+# Specification rules whose breach does not change how Taktflow runs the model: documentation and notation
+# (mime types, naming conventions, the redundant incoming/outgoing lists, gatewayDirection), WSDL operations
+# and item types Taktflow never reads (it correlates messages by name and keeps Python values), and
+# collaboration/conversation details of pools it does not execute. Under the `standard` profile (the default,
+# what bpmn.io, Camunda 8 and Flowable models need) they are warnings; `strict` (the conformance runner)
+# refuses them, as the specification does.
+STANDARD_WARNINGS: frozenset[str] = frozenset({
+    "EXT004", "EXT010", "EXT012", "EXT017", "EXT018", "EXT019", "EXT020", "EXT023", "EXT024", "EXT029",
+    "EXT030", "EXT032", "EXT033", "EXT035", "EXT039", "EXT040", "EXT042", "EXT043", "EXT044", "EXT045",
+    "EXT046", "EXT047", "EXT048", "EXT050", "EXT051", "EXT052", "EXT063", "EXT064", "EXT065", "EXT069",
+    "EXT070", "EXT076", "EXT077", "EXT083", "EXT084", "EXT085", "EXT086", "EXT087", "EXT088", "EXT089",
+    "EXT090", "EXT091", "EXT093", "EXT094", "EXT095", "EXT118", "EXT128",
+})
+
+
+def apply_profile(problems: list[ModelProblem], profile: str) -> list[ModelProblem]:
+    """The findings as the profile weighs them: `standard` reports the rules of STANDARD_WARNINGS as warnings."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown validation profile {profile!r} (one of {', '.join(PROFILES)})")
+    if profile == STRICT:
+        return problems
+    return [ModelProblem(p.element, p.rule, f"{p.message} (does not change how the model runs; the strict "
+                         "profile refuses it)", severity="warning", file=p.file)
+            if p.severity == "error" and p.rule in STANDARD_WARNINGS else p for p in problems]
+
+
 def _count(node: etree._Element, name: str) -> int:
     return sum(1 for c in node if local(c) == name)
 

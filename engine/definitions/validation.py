@@ -170,9 +170,11 @@ def rule_dmn(root: etree._Element, filename: str) -> list[ModelProblem]:
 DMN_RULES: list[Rule] = [rule_dmn]
 
 
-def check(root: etree._Element, filename: str, kind: str) -> list[ModelProblem]:
+def check(root: etree._Element, filename: str, kind: str,
+          profile: str = constraints.STANDARD) -> list[ModelProblem]:
+    """Every rule on one document, weighed by the validation profile (`standard` or `strict`)."""
     rules = RULES if kind == "bpmn" else DMN_RULES
     problems: list[ModelProblem] = []
     for rule in rules:
         problems.extend(rule(root, os.path.basename(filename)))
-    return problems
+    return constraints.apply_profile(problems, profile)

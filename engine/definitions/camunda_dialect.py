@@ -56,9 +56,10 @@ CASE_HANDLER_PREFIX = "cmmn-case:"
 
 def case_calls_as_service_tasks(root: etree._Element) -> None:
     """A call activity with `camunda:caseRef` starts a CMMN case, which Taktflow does not run. Camunda deploys
-    such a model and fails only when the activity is reached; so does Taktflow: in the parser's copy the
-    activity becomes a service task whose handler (`cmmn-case:<caseRef>`) is never registered, so reaching it
-    raises an incident that names the case (deploy reports the warning `camunda-case-call`)."""
+    such a model and needs the case only when the activity is reached; Taktflow deploys it too (with the
+    warning `camunda-case-call`) and, in the parser's copy, makes the activity an external task with the topic
+    `cmmn-case:<caseRef>`: it waits there until a worker (a case tool, a person through the API) completes
+    it with the variables the case would have returned."""
     for node in list(root.iter(f"{BPMN}callActivity")):
         case = node.get(f"{CAMUNDA}caseRef")
         if case is None or node.get("calledElement"):

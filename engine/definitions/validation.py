@@ -143,8 +143,9 @@ def rule_foreign_scripts(root: etree._Element, filename: str) -> list[ModelProbl
         if node.get(f"{CAMUNDA}caseRef") and not node.get("calledElement"):
             problems.append(ModelProblem(
                 node.get("id"), "camunda-case-call",
-                f"calls the CMMN case {node.get(f'{CAMUNDA}caseRef')!r}; Taktflow runs no CMMN, so reaching this "
-                "activity raises an incident (call a BPMN process with calledElement instead)", severity="warning",
+                f"calls the CMMN case {node.get(f'{CAMUNDA}caseRef')!r}; Taktflow runs no CMMN, so this activity "
+                f"waits as an external task (topic 'cmmn-case:{node.get(f'{CAMUNDA}caseRef')}') until a worker "
+                "completes it", severity="warning",
                 file=filename))
     for kind in ("executionListener", "taskListener"):
         for node in root.iter(f"{CAMUNDA}{kind}"):

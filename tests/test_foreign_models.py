@@ -75,7 +75,8 @@ def test_camunda_invoice_clarification_waits_as_an_external_task_for_its_cmmn_ca
     complete_user_task(engine, started.id, "approveInvoice", {"approved": False})
     assert instance_row(engine, started.id).active_elements == ["invoiceClarification"]
     # Taktflow runs no CMMN: a worker subscribed to the case's topic does the clarification.
-    [locked] = jobs.fetch_and_lock(engine, "case-worker", [{"name": "cmmn-case:InvoiceClarificationCase", "lockDuration": 60000}])
+    topic = {"name": "cmmn-case:InvoiceClarificationCase", "lockDuration": 60000}
+    [locked] = jobs.fetch_and_lock(engine, "case-worker", [topic])
     jobs.complete_external(engine, locked.task.id, "case-worker", {"clarified": True})
     [again] = open_user_tasks(engine, started.id)
     assert again.element_id == "approveInvoice"

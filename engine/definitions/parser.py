@@ -39,10 +39,10 @@ from SpiffWorkflow.util.task import TaskState
 
 from taktflow.engine.decisions.model import DecisionError, DecisionModel, check_graph, read_decisions
 from taktflow.engine.definitions import camunda_dialect, compensation_parser, cron, juel, multi_instance
+from taktflow.engine.definitions.constraints import BPMN_NS, ref_id
 from taktflow.engine.definitions.instantiating import instantiating_receive_tasks_as_start_events
 from taktflow.engine.definitions.reserved_ids import rename_reserved_ids
 from taktflow.engine.definitions.transform import make_implicit_behaviour_explicit
-from taktflow.engine.definitions.constraints import BPMN_NS, ref_id
 from taktflow.engine.errors import ModelProblem
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"

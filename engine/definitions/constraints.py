@@ -272,7 +272,7 @@ STANDARD_WARNINGS: frozenset[str] = frozenset({
     "EXT030", "EXT032", "EXT033", "EXT035", "EXT039", "EXT040", "EXT042", "EXT043", "EXT044", "EXT045",
     "EXT046", "EXT047", "EXT048", "EXT050", "EXT051", "EXT052", "EXT063", "EXT064", "EXT065", "EXT069",
     "EXT070", "EXT076", "EXT077", "EXT083", "EXT084", "EXT085", "EXT086", "EXT087", "EXT088", "EXT089",
-    "EXT090", "EXT091", "EXT093", "EXT094", "EXT095", "EXT118", "EXT128",
+    "EXT090", "EXT091", "EXT093", "EXT094", "EXT095", "EXT118", "EXT124", "EXT125", "EXT128",
 })
 
 
@@ -594,6 +594,15 @@ def ext033(m: Model) -> Iterable[Finding]:
                     choreography.get("isClosed") or "false"):
                 yield node, (f"isClosed={node.get('isClosed') or 'false'} differs from choreography "
                              f"{choreography.get('id')!r} (isClosed={choreography.get('isClosed') or 'false'})")
+
+
+@constraint("EXT027")
+def ext027(m: Model) -> Iterable[Finding]:
+    """A choreography or a GlobalConversation must not reference a choreography."""
+    for name in ("choreography", "globalConversation"):
+        for node in m.of_type[name]:
+            for ref in node.findall(f"{B}choreographyRef"):
+                yield node, f"{article(name)} cannot reference the choreography {(ref.text or '').strip()!r}"
 
 
 @constraint("EXT035")
@@ -1715,6 +1724,30 @@ def ext123(m: Model) -> Iterable[Finding]:
         condition = definition.find(f"{B}condition")
         if condition is None or not (condition.text or "").strip():
             yield definition, "a conditional event needs a condition expression"
+
+
+@constraint("EXT124")
+def ext124(m: Model) -> Iterable[Finding]:
+    """A LinkEventDefinition in a catch event must have at least one source element.
+
+    Taktflow (like bpmn.io, Camunda and Flowable) pairs link events by name, so a missing source changes
+    nothing at run time: the standard profile warns."""
+    for definition in m.of_type["linkEventDefinition"]:
+        event = definition.getparent()
+        if event is not None and local(event) == "intermediateCatchEvent" and definition.find(f"{B}source") is None:
+            yield event, "the catching link event names no source link (linkEventDefinition/source)"
+
+
+@constraint("EXT125")
+def ext125(m: Model) -> Iterable[Finding]:
+    """A LinkEventDefinition in a throw event must have exactly one target element."""
+    for definition in m.of_type["linkEventDefinition"]:
+        event = definition.getparent()
+        if event is None or local(event) != "intermediateThrowEvent":
+            continue
+        targets = len(definition.findall(f"{B}target"))
+        if targets != 1:
+            yield event, f"the throwing link event names {targets} target links; it needs exactly one"
 
 
 @constraint("EXT126")

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
@@ -254,6 +255,8 @@ class CamundaMultiInstance:
         self.element_variable = element_variable
 
     def _update_hook(self, my_task: Task) -> Any:
+        if self.cardinality is not None and self.data_input is None and not self.camunda_collection:
+            _check_cardinality(self, my_task)
         if (self.camunda_collection or self.element_variable) and SHADOWED not in my_task.internal_data:
             my_task._inherit_data()  # what SpiffWorkflow's update does first: the expression reads the variables
             # A process variable of the element variable's name is hidden while the instances run, not lost.
@@ -287,6 +290,17 @@ class CamundaMultiInstance:
         last = next(c for c in my_task.children if str(c.id) == merged[-1])
         return my_task.workflow.script_engine.evaluate(last, self.condition,
                                                        external_context=_instance_counts(self, my_task, last))
+
+
+def _check_cardinality(spec: Any, my_task: Task) -> None:
+    """loopCardinality must evaluate to a whole number, zero or more; SpiffWorkflow would wait forever on a
+    negative one (no instance ever completes the activity). Raised as a task error: an incident naming it."""
+    my_task._inherit_data()
+    value = my_task.workflow.script_engine.evaluate(my_task, spec.cardinality)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise WorkflowTaskException(
+            f"loopCardinality {spec.cardinality!r} of {spec.bpmn_id!r} is {value!r}; the number of instances "
+            "must be a whole number, zero or more", task=my_task)
 
 
 _COUNTERS = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b")

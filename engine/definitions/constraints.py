@@ -974,6 +974,33 @@ def ext067(m: Model) -> Iterable[Finding]:
             yield node, "a multi-instance activity needs a loopCardinality or a loopDataInputRef"
 
 
+@constraint("loop-cardinality")
+def loop_cardinality(m: Model) -> Iterable[Finding]:
+    """A multi-instance activity's loopCardinality is the number of instances: a constant must be a whole
+    number, zero or more (an expression is checked when the activity starts: a negative result is an
+    incident naming the activity)."""
+    for node in m.nodes(["multiInstanceLoopCharacteristics"]):
+        cardinality = node.find(f"{B}loopCardinality")
+        if cardinality is None or not (cardinality.text or "").strip():
+            continue
+        try:
+            value = ast.literal_eval(cardinality.text.strip())  # a constant, signed numbers included
+        except (SyntaxError, ValueError):
+            continue  # an expression
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            yield cardinality, (f"loopCardinality {cardinality.text.strip()!r} must be a whole number of "
+                                "instances, zero or more")
+
+
+@constraint("loop-maximum")
+def loop_maximum(m: Model) -> Iterable[Finding]:
+    """A standard loop's loopMaximum bounds its iterations: a whole number, zero or more."""
+    for node in m.nodes(["standardLoopCharacteristics"]):
+        value = node.get("loopMaximum")
+        if value is not None and (_int(value, 0) is None or (_int(value, 0) or 0) < 0):
+            yield node.getparent(), f"loopMaximum {value!r} must be a whole number of iterations, zero or more"
+
+
 def _loop_data(m: Model, node: etree._Element, ref: str) -> etree._Element | None:
     """The dataInput/dataOutput a loopDataInputRef/loopDataOutputRef names (None for a variable name)."""
     element = node.find(f"{B}{ref}")

@@ -8,7 +8,7 @@ import pytest
 
 from taktflow.engine import instances, jobs
 from taktflow.engine.errors import InvalidModel
-from tests.support import deploy_models, instance_row, model
+from tests.support import complete_user_task, deploy_models, instance_row, model
 
 
 def _incidents(engine, instance_id):
@@ -64,3 +64,31 @@ def test_a_loop_maximum_bounds_the_iterations(engine):
     deploy_models(engine, bounded)
     row = instances.start(engine, "loop_maximum").instance
     assert instance_row(engine, row.id).state == "completed"
+
+
+# --- data objects ---------------------------------------------------------------------------------------
+
+
+def test_data_associations_carry_a_data_object_from_one_task_to_the_next(engine):
+    deploy_models(engine, "semantics/data_objects.bpmn")
+    row = instances.start(engine, "data_objects", variables={"qty": 4}).instance
+    row = instance_row(engine, row.id)
+    assert row.state == "completed"
+    # The pricing task wrote the quote through its output association; the totalling task read it through
+    # its input association.
+    assert row.variables["amount"] == 50.0
+
+
+# --- signal end events inside sub-processes ----------------------------------------------------------------
+
+
+def test_a_signal_end_event_inside_a_subprocess_reaches_the_waiting_branch(engine):
+    deploy_models(engine, "semantics/signal_end_in_subprocess.bpmn")
+    row = instance_row(engine, instances.start(engine, "signal_end_in_subprocess").instance.id)
+    assert sorted(row.active_elements) == ["inspect", "quality", "wait_release"]
+    # Completing the inspection ends the sub-process with a signal end event: the signal leaves the
+    # sub-process and releases the branch that waits for it in the parent.
+    row = complete_user_task(engine, row.id, "inspect")
+    row = instance_row(engine, row.id)
+    assert row.state == "completed", (row.state, row.active_elements)
+    assert row.variables["shipped"] is True

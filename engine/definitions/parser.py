@@ -16,11 +16,13 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
     CONDITIONAL_EVENT_XPATH,
     ERROR_EVENT_XPATH,
     ESCALATION_EVENT_XPATH,
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
     TIMER_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser
@@ -327,11 +329,27 @@ def _with_camunda(parser_class: type) -> type:
     return type(f"Taktflow{parser_class.__name__}", (CamundaAttributesMixin, parser_class), {})
 
 
+class SignalEndEventParsing:
+    """SpiffWorkflow 3.2's end event parser leaves out signal definitions: a signal end event was read as a
+    none end event and threw nothing (in a process or a sub-process alike)."""
+
+    def create_task(self) -> Any:
+        event_definition = self.get_event_definition([  # type: ignore[attr-defined]
+            MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+            TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
+        task = self._create_task(event_definition)  # type: ignore[attr-defined]
+        task.connect(self.spec.end)  # type: ignore[attr-defined]
+        return task
+
+
 class TaktflowParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         tag: (_with_camunda(parser_class), spec_class)
         for tag, (parser_class, spec_class) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
     }
+    OVERRIDE_PARSER_CLASSES[full_tag("endEvent")] = (
+        type("TaktflowEndEventParser", (SignalEndEventParsing, OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][0]), {}),
+        OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][1])
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (TaktflowServiceTaskParser, TaktflowServiceTask)
     OVERRIDE_PARSER_CLASSES[full_tag("startEvent")] = (TaktflowStartEventParser, TaktflowStartEvent)
     OVERRIDE_PARSER_CLASSES[full_tag("complexGateway")] = (ComplexGatewayParser, ComplexGateway)

@@ -209,6 +209,15 @@ def deploy(
     return result
 
 
+def check_model(file: ModelFile, profile: str = validation.constraints.STANDARD) -> list[ModelProblem]:
+    """What deploying one file would report about it (errors and warnings), without parsing or storing it:
+    the designer lists a deployed version's warnings from this."""
+    root, errors = parse_model_xml(file.content, file.name)
+    if root is None:
+        return errors
+    return normalize(root, file.name) + validation.check(root, file.name, _kind_of(file, root), profile)
+
+
 def _add_deployed_dependencies(session: Session, parser: TaktflowParser, parsed: list[_Parsed]) -> dict[str, set[str]]:
     """Load the latest deployed files of called processes and decisions this deployment does not carry.
 

@@ -5,7 +5,8 @@ Layout of a suite directory (see ../shared/conformance/README.md):
   markers the run must log, betsy `extra` options per case);
 - `bpmn_constraints/<RULE>/*.bpmn`: models that break a BPMN rule and must be refused at deploy.
 
-Every model goes through `definitions.service.deploy` (so validation counts) into a throwaway SQLite
+Every model goes through `definitions.service.deploy` with the `strict` validation profile (so every
+specification rule refuses) into a throwaway SQLite
 database, instances start through `instances.start`, timers fire through the job functions a worker uses.
 The models are engine-neutral: script bodies are placeholders and conditions are written in betsy's Java
 style. The harness maps both in memory before deploy, as every betsy engine adapter does (its XSLTs);
@@ -41,6 +42,7 @@ from sqlalchemy import delete, func, select
 from taktflow.engine import instances, jobs
 from taktflow.engine.clock import FakeClock
 from taktflow.engine.core import Engine
+from taktflow.engine.definitions.constraints import STRICT
 from taktflow.engine.definitions.service import ModelFile, deploy
 from taktflow.engine.errors import InvalidModel
 from taktflow.engine.handlers import BpmnError, HandlerRegistry
@@ -322,7 +324,7 @@ class _Sandbox:
 def _deploy(engine: Engine, name: str, content: bytes) -> Any:
     files = [ModelFile(name, content)]
     return engine.command(lambda s: deploy(s, files, clock=engine.clock, serializer=engine.serializer,
-                                           source="betsy"))
+                                           source="betsy", profile=STRICT))
 
 
 def _short(text: str, limit: int = 160) -> str:

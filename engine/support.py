@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 
+from taktflow.engine.definitions import constraints
 from taktflow.engine.definitions.parser import TaktflowParser
 
 SUPPORTED = "supported"
@@ -62,12 +63,15 @@ ELEMENTS: list[Support] = [
     Support("sequenceFlow", SUPPORTED, "conditions in Python or JUEL; several outgoing flows from an activity are "
                                        "an implicit parallel split, conditional ones an inclusive split"),
     Support("multiInstanceLoopCharacteristics", SUPPORTED, "sequential and parallel; cardinality, collection, "
-                                                           "completion condition, behavior events"),
-    Support("standardLoopCharacteristics", SUPPORTED, "loop condition, maximum"),
+                                                           "completion condition, behavior events; a negative "
+                                                           "cardinality is refused at deploy (a constant) or an "
+                                                           "incident naming the activity (an expression)"),
+    Support("standardLoopCharacteristics", SUPPORTED, "loop condition, maximum (a negative one is refused)"),
     Support("startQuantity / completionQuantity", REWRITTEN, "n tokens in and out, as the specification counts"),
     Support("globalScriptTask / globalUserTask / globalTask", REWRITTEN, "callable from a call activity"),
-    Support("dataObject / dataObjectReference / dataStoreReference", PARTIAL, "data objects as workflow data; "
-                                                                              "data stores are not persisted"),
+    Support("dataObject / dataObjectReference / dataStoreReference", PARTIAL, "data input/output associations "
+            "carry a data object (the variable named by its id) between tasks; a data store no association "
+            "reads or writes is documentation and ignored, as Camunda does; data stores are not persisted"),
     Support("laneSet / lane", SUPPORTED, "a lane is the candidate group of its user tasks"),
     Support("collaboration / participant / messageFlow", PARTIAL, "each executable process deploys on its own; "
                                                                   "message flows are routed by message name"),
@@ -81,7 +85,10 @@ CAMUNDA_ATTRIBUTES: list[Support] = [
     Support("camunda:priority", SUPPORTED, "number or `${...}`"),
     Support("camunda:formData", SUPPORTED, "fields with type, label, default, enum values, constraints required / "
                                            "min / max / minlength / maxlength / readonly; validated on complete"),
-    Support("camunda:formKey", SUPPORTED, "kept as metadata on the task"),
+    Support("camunda:formKey", SUPPORTED, "kept as metadata on the task; an `embedded:` form (fields in HTML "
+                                          "the engine never reads) takes the variables submitted, as Camunda"),
+    Support("camunda:caseRef (CMMN call)", PARTIAL, "deploys with a warning; the activity waits as an external "
+                                                    "task with topic `cmmn-case:<caseRef>`"),
     Support("camunda:type=\"external\" + camunda:topic", SUPPORTED, "handler of that name, else an external task"),
     Support("camunda:class / delegateExpression / expression", SUPPORTED, "the name of a registered handler"),
     Support("camunda:decisionRef / resultVariable / mapDecisionResult", SUPPORTED, "resultList, singleResult, "
@@ -92,8 +99,9 @@ CAMUNDA_ATTRIBUTES: list[Support] = [
                                                                  "on other elements a deploy warning"),
     Support("camunda:collection / elementVariable", SUPPORTED, "multi-instance over a collection; "
                                                                "nrOfInstances / nrOfCompletedInstances in conditions"),
-    Support("JUEL `${...}` / `#{...}`", SUPPORTED, "variables, properties, `! && || empty ?:`, comparisons in "
-                                                   "symbols and words; method calls are refused"),
+    Support("JUEL `${...}` / `#{...}`", SUPPORTED,
+            "variables, properties, `! && || empty ?:`, comparisons in symbols and words; "
+            "`dateTime().plusDays(n)...toDate()` (a duration from now); other method calls are refused"),
     Support("timeCycle", SUPPORTED, "ISO 8601 repetitions (R3/PT1H) and cron (Quartz 6/7 fields, Unix 5), in UTC"),
     Support("camunda:executionListener / taskListener", IGNORED, "a deploy warning names each one"),
     Support("scriptFormat javascript / groovy / ...", REFUSED, "scripts run as restricted Python only"),
@@ -129,5 +137,39 @@ def markdown() -> str:
         "(EXT/REF ids, `engine/definitions/constraints.py`), bpmnlint's rules (`engine/definitions/lint.py`: "
         "errors block a deploy, warnings are returned with it), and the restricted-script check.",
         "",
+        *constraint_table(),
     ]
     return "\n".join(lines)
+
+
+# Rules that report some findings as warnings under either profile (the function says which).
+_BUILT_IN_WARNINGS = {
+    "EXT012": "an untyped timer literal that is valid ISO 8601 warns",
+    "EXT053": "a script without scriptFormat that is valid Python warns",
+    "EXT127": "a throwing message event implemented by Camunda attributes warns",
+    "EXT128": "models in the Camunda or SpiffWorkflow dialect always warn",
+    "default-flow-condition": "always a warning",
+}
+
+
+def constraint_table() -> list[str]:
+    """The specification's constraints (Geiger's EXT ids, REF) and Taktflow's own, with their weight under
+    the `standard` (default) and `strict` (conformance runner) validation profiles."""
+    rows = [
+        "## Specification constraints and validation profiles",
+        "",
+        "`POST /api/v1/deployments?profile=standard|strict`. `standard` (the default) makes the rules that do "
+        "not change how a model runs warnings, so models from bpmn.io, Camunda 8 or Flowable deploy; `strict` "
+        "(used by `taktflow conformance`) refuses every breach. A finding names the element and the rule.",
+        "",
+        "| Rule | standard | strict | Rule text |",
+        "|---|---|---|---|",
+    ]
+    for rule, function in constraints.CONSTRAINTS:
+        text = " ".join((function.__doc__ or "").split("\n\n")[0].split())
+        standard = "warning" if rule in constraints.STANDARD_WARNINGS else "error"
+        note = _BUILT_IN_WARNINGS.get(rule)
+        text = f"{text} ({note})" if note else text
+        rows.append(f"| {rule} | {standard} | error | {text.replace('|', '/')} |")
+    rows.append("")
+    return rows

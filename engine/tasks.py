@@ -166,8 +166,14 @@ _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0", ""}
 
 
+# Camunda 7 embedded forms (`embedded:app:forms/approve-invoice.html`): the fields live in an HTML file the
+# engine never reads, so the model declares none.
+EXTERNAL_FORM_PREFIXES = ("embedded:",)
+
+
 def validate_form(
-    fields: list[dict[str, Any]], submitted: dict[str, Any], outputs: Iterable[str] = ()
+    fields: list[dict[str, Any]], submitted: dict[str, Any], outputs: Iterable[str] = (),
+    form_key: str | None = None,
 ) -> dict[str, Any]:
     """Convert submitted values to the fields' types and check their constraints.
 
@@ -175,7 +181,12 @@ def validate_form(
     ioSpecification. Anything else is refused by name: a caller must not be able to set variables the
     model never asked for (order A's task completed with order B's `deliveryId` shipped order B).
     Raises InvalidVariables naming every field in error.
+
+    A task whose only form is a Camunda embedded form (its fields are in HTML outside the model) declares
+    nothing the engine can check: it takes the submitted variables as Camunda does.
     """
+    if not fields and not outputs and (form_key or "").startswith(EXTERNAL_FORM_PREFIXES):
+        return dict(submitted)
     declared = {field["id"] for field in fields} | set(outputs)
     errors = [FieldError(name, "is not a variable this task's form declares") for name in submitted
               if name not in declared]
@@ -287,7 +298,8 @@ def complete(
             raise NotFound(f"no open user task {task_id}")
         if user is not None and row.assignee not in (None, user):
             raise Conflict(f"task {task_id} is claimed by {row.assignee}")
-        values = validate_form(row.form.get("fields", []), variables or {}, row.form.get("outputs", []))
+        values = validate_form(row.form.get("fields", []), variables or {}, row.form.get("outputs", []),
+                               row.form.get("formKey"))
         run = engine.load_run(session, row.instance_id, actor)
         run.refuse_bad_input = True
         task = run.task(task_id)

@@ -76,16 +76,17 @@ def deployer(database) -> Engine:
     return Engine(database, registry=HandlerRegistry(), clock=FakeClock())
 
 
-def _deploy(engine: Engine, name: str, content: bytes) -> DeploymentResult:
+def _deploy(engine: Engine, name: str, content: bytes, profile: str = "standard") -> DeploymentResult:
     files = [ModelFile(name, content)]
-    return engine.command(lambda s: deploy(s, files, clock=engine.clock, serializer=engine.serializer))
+    return engine.command(lambda s: deploy(s, files, clock=engine.clock, serializer=engine.serializer,
+                                           profile=profile))
 
 
-def _problems(name: str, content: bytes) -> list[ModelProblem]:
+def _problems(name: str, content: bytes, profile: str = "strict") -> list[ModelProblem]:
     root, errors = parse_model_xml(content, name)
     assert root is not None, errors
     normalize(root)
-    return validation.check(root, name, "bpmn")
+    return validation.check(root, name, "bpmn", profile)
 
 
 # --- (a) every invalid model is refused, naming the rule and the element ---------------------------------
@@ -93,9 +94,10 @@ def _problems(name: str, content: bytes) -> list[ModelProblem]:
 
 @pytest.mark.parametrize(("rule", "path"), _constraint_models())
 def test_invalid_model_is_refused_naming_the_rule_and_element(deployer, rule, path):
+    """Under the strict profile (the conformance runner's) every breach of the specification refuses."""
     _require_suite(path)
     with pytest.raises(InvalidModel) as caught:
-        _deploy(deployer, path.name, map_model(path.read_bytes()))
+        _deploy(deployer, path.name, map_model(path.read_bytes()), profile="strict")
     named = [p for p in caught.value.problems if rule in p.rule]
     assert named, f"refused, but no problem names {rule}: {caught.value}"
     assert any(p.element for p in named), named
@@ -228,3 +230,22 @@ def test_a_camunda_model_without_operation_ref_deploys_with_a_warning():
     found = [(p.rule, p.severity) for p in _problems("t.bpmn", camunda) if p.rule == "EXT128"]
     assert found == [("EXT128", "warning")]
     assert ("EXT128", "error") in [(p.rule, p.severity) for p in _problems("t.bpmn", model.read_bytes())]
+    # bpmn.io, Camunda 8 and Flowable write plain BPMN without operations: the standard profile warns.
+    standard = [(p.rule, p.severity) for p in _problems("t.bpmn", model.read_bytes(), "standard")
+                if p.rule == "EXT128"]
+    assert standard == [("EXT128", "warning")]
+
+
+@pytest.mark.parametrize(("rule", "path"), [c for c in _constraint_models()
+                                            if c.values[0] in constraints.STANDARD_WARNINGS and not c.marks[1:]])
+def test_standard_profile_reports_rules_that_do_not_change_execution_as_warnings(rule, path):
+    _require_suite(path)
+    strict = [p for p in _problems(path.name, map_model(path.read_bytes())) if p.rule == rule]
+    standard = [p for p in _problems(path.name, map_model(path.read_bytes()), "standard") if p.rule == rule]
+    assert strict and all(p.severity == "error" for p in strict)
+    assert [(p.element, p.severity) for p in standard] == [(p.element, "warning") for p in strict]
+    assert all("strict profile refuses it" in p.message for p in standard)
+
+
+def test_standard_warnings_name_registered_rules_only():
+    assert constraints.STANDARD_WARNINGS <= {rule for rule, _ in constraints.CONSTRAINTS}

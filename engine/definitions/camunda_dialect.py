@@ -52,6 +52,26 @@ def handler_name(text: str) -> str:
     return match.group(1) if match else text
 
 
+CASE_HANDLER_PREFIX = "cmmn-case:"
+
+
+def case_calls_as_service_tasks(root: etree._Element) -> None:
+    """A call activity with `camunda:caseRef` starts a CMMN case, which Taktflow does not run. Camunda deploys
+    such a model and needs the case only when the activity is reached; Taktflow deploys it too (with the
+    warning `camunda-case-call`) and, in the parser's copy, makes the activity an external task with the topic
+    `cmmn-case:<caseRef>`: it waits there until a worker (a case tool, a person through the API) completes
+    it with the variables the case would have returned."""
+    for node in list(root.iter(f"{BPMN}callActivity")):
+        case = node.get(f"{CAMUNDA}caseRef")
+        if case is None or node.get("calledElement"):
+            continue
+        node.tag = f"{BPMN}serviceTask"
+        node.set(f"{CAMUNDA}class", f"{CASE_HANDLER_PREFIX}{case}")
+        for child in list(node):
+            if child.tag == f"{BPMN}extensionElements":
+                node.remove(child)
+
+
 def _problem(parser: Any, message: str) -> ValidationException:
     return ValidationException(message, node=parser.node, file_name=getattr(parser, "filename", None))
 
@@ -273,6 +293,8 @@ class CamundaMultiInstance:
         self.element_variable = element_variable
 
     def _update_hook(self, my_task: Task) -> Any:
+        if self.cardinality is not None and self.data_input is None and not self.camunda_collection:
+            _check_cardinality(self, my_task)
         if (self.camunda_collection or self.element_variable) and SHADOWED not in my_task.internal_data:
             my_task._inherit_data()  # what SpiffWorkflow's update does first: the expression reads the variables
             # A process variable of the element variable's name is hidden while the instances run, not lost.
@@ -306,6 +328,17 @@ class CamundaMultiInstance:
         last = next(c for c in my_task.children if str(c.id) == merged[-1])
         return my_task.workflow.script_engine.evaluate(last, self.condition,
                                                        external_context=_instance_counts(self, my_task, last))
+
+
+def _check_cardinality(spec: Any, my_task: Task) -> None:
+    """loopCardinality must evaluate to a whole number, zero or more; SpiffWorkflow would wait forever on a
+    negative one (no instance ever completes the activity). Raised as a task error: an incident naming it."""
+    my_task._inherit_data()
+    value = my_task.workflow.script_engine.evaluate(my_task, spec.cardinality)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise WorkflowTaskException(
+            f"loopCardinality {spec.cardinality!r} of {spec.bpmn_id!r} is {value!r}; the number of instances "
+            "must be a whole number, zero or more", task=my_task)
 
 
 _COUNTERS = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b")

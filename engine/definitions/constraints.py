@@ -255,6 +255,38 @@ def check(root: etree._Element, filename: str) -> list[ModelProblem]:
     return problems
 
 
+# --- validation profiles -------------------------------------------------------------------------------
+
+STANDARD = "standard"
+STRICT = "strict"
+PROFILES = (STANDARD, STRICT)
+
+# Specification rules whose breach does not change how Taktflow runs the model: documentation and notation
+# (mime types, naming conventions, the redundant incoming/outgoing lists, gatewayDirection), WSDL operations
+# and item types Taktflow never reads (it correlates messages by name and keeps Python values), and
+# collaboration/conversation details of pools it does not execute. Under the `standard` profile (the default,
+# what bpmn.io, Camunda 8 and Flowable models need) they are warnings; `strict` (the conformance runner)
+# refuses them, as the specification does.
+STANDARD_WARNINGS: frozenset[str] = frozenset({
+    "EXT004", "EXT010", "EXT012", "EXT017", "EXT018", "EXT019", "EXT020", "EXT023", "EXT024", "EXT029",
+    "EXT030", "EXT032", "EXT033", "EXT035", "EXT039", "EXT040", "EXT042", "EXT043", "EXT044", "EXT045",
+    "EXT046", "EXT047", "EXT048", "EXT050", "EXT051", "EXT052", "EXT063", "EXT064", "EXT065", "EXT069",
+    "EXT070", "EXT076", "EXT077", "EXT083", "EXT084", "EXT085", "EXT086", "EXT087", "EXT088", "EXT089",
+    "EXT090", "EXT091", "EXT093", "EXT094", "EXT095", "EXT118", "EXT124", "EXT125", "EXT128",
+})
+
+
+def apply_profile(problems: list[ModelProblem], profile: str) -> list[ModelProblem]:
+    """The findings as the profile weighs them: `standard` reports the rules of STANDARD_WARNINGS as warnings."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown validation profile {profile!r} (one of {', '.join(PROFILES)})")
+    if profile == STRICT:
+        return problems
+    return [ModelProblem(p.element, p.rule, f"{p.message} (does not change how the model runs; the strict "
+                         "profile refuses it)", severity="warning", file=p.file)
+            if p.severity == "error" and p.rule in STANDARD_WARNINGS else p for p in problems]
+
+
 def _count(node: etree._Element, name: str) -> int:
     return sum(1 for c in node if local(c) == name)
 
@@ -562,6 +594,15 @@ def ext033(m: Model) -> Iterable[Finding]:
                     choreography.get("isClosed") or "false"):
                 yield node, (f"isClosed={node.get('isClosed') or 'false'} differs from choreography "
                              f"{choreography.get('id')!r} (isClosed={choreography.get('isClosed') or 'false'})")
+
+
+@constraint("EXT027")
+def ext027(m: Model) -> Iterable[Finding]:
+    """A choreography or a GlobalConversation must not reference a choreography."""
+    for name in ("choreography", "globalConversation"):
+        for node in m.of_type[name]:
+            for ref in node.findall(f"{B}choreographyRef"):
+                yield node, f"{article(name)} cannot reference the choreography {(ref.text or '').strip()!r}"
 
 
 @constraint("EXT035")
@@ -931,6 +972,33 @@ def ext067(m: Model) -> Iterable[Finding]:
         if (node.find(f"{B}loopCardinality") is None and node.find(f"{B}loopDataInputRef") is None
                 and node.get(f"{{{CAMUNDA_NS}}}collection") is None):
             yield node, "a multi-instance activity needs a loopCardinality or a loopDataInputRef"
+
+
+@constraint("loop-cardinality")
+def loop_cardinality(m: Model) -> Iterable[Finding]:
+    """A multi-instance activity's loopCardinality is the number of instances: a constant must be a whole
+    number, zero or more (an expression is checked when the activity starts: a negative result is an
+    incident naming the activity)."""
+    for node in m.nodes(["multiInstanceLoopCharacteristics"]):
+        cardinality = node.find(f"{B}loopCardinality")
+        if cardinality is None or not (cardinality.text or "").strip():
+            continue
+        try:
+            value = ast.literal_eval(cardinality.text.strip())  # a constant, signed numbers included
+        except (SyntaxError, ValueError):
+            continue  # an expression
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            yield cardinality, (f"loopCardinality {cardinality.text.strip()!r} must be a whole number of "
+                                "instances, zero or more")
+
+
+@constraint("loop-maximum")
+def loop_maximum(m: Model) -> Iterable[Finding]:
+    """A standard loop's loopMaximum bounds its iterations: a whole number, zero or more."""
+    for node in m.nodes(["standardLoopCharacteristics"]):
+        value = node.get("loopMaximum")
+        if value is not None and (_int(value, 0) is None or (_int(value, 0) or 0) < 0):
+            yield node.getparent(), f"loopMaximum {value!r} must be a whole number of iterations, zero or more"
 
 
 def _loop_data(m: Model, node: etree._Element, ref: str) -> etree._Element | None:
@@ -1683,6 +1751,30 @@ def ext123(m: Model) -> Iterable[Finding]:
         condition = definition.find(f"{B}condition")
         if condition is None or not (condition.text or "").strip():
             yield definition, "a conditional event needs a condition expression"
+
+
+@constraint("EXT124")
+def ext124(m: Model) -> Iterable[Finding]:
+    """A LinkEventDefinition in a catch event must have at least one source element.
+
+    Taktflow (like bpmn.io, Camunda and Flowable) pairs link events by name, so a missing source changes
+    nothing at run time: the standard profile warns."""
+    for definition in m.of_type["linkEventDefinition"]:
+        event = definition.getparent()
+        if event is not None and local(event) == "intermediateCatchEvent" and definition.find(f"{B}source") is None:
+            yield event, "the catching link event names no source link (linkEventDefinition/source)"
+
+
+@constraint("EXT125")
+def ext125(m: Model) -> Iterable[Finding]:
+    """A LinkEventDefinition in a throw event must have exactly one target element."""
+    for definition in m.of_type["linkEventDefinition"]:
+        event = definition.getparent()
+        if event is None or local(event) != "intermediateThrowEvent":
+            continue
+        targets = len(definition.findall(f"{B}target"))
+        if targets != 1:
+            yield event, f"the throwing link event names {targets} target links; it needs exactly one"
 
 
 @constraint("EXT126")

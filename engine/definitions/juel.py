@@ -177,6 +177,30 @@ class _Translator:
                 result = f"juel_get({result}, {index})"
         return result
 
+    def date_time(self) -> str:
+        """Camunda's `dateTime().plusWeeks(1).toDate()` (Joda time, counted from now) as the ISO 8601 duration
+        it means ('P1W'): due and follow-up dates count a duration from when the task is created."""
+        self.take("(")
+        self.take(")")
+        parts: dict[str, int] = {}
+        while self.at("."):
+            self.take(".")
+            method = self.take()[1]
+            self.take("(")
+            if method == "toDate":
+                self.take(")")
+                break
+            unit = _DATE_TIME_UNITS.get(method)
+            kind, amount = self.take()
+            if unit is None or kind != "number" or not amount.isdigit():
+                raise JuelError(f"dateTime().{method}({amount}) is not supported (only plusYears ... plusSeconds "
+                                f"with a whole number): ${{{self.source}}}")
+            self.take(")")
+            parts[unit] = parts.get(unit, 0) + int(amount)
+        date = "".join(f"{parts[u]}{u}" for u in "YMWD" if u in parts)
+        time = "".join(f"{parts[u.lower()]}{u}" for u in "HMS" if u.lower() in parts)
+        return repr("P" + (date or ("" if time else "T0S")) + (f"T{time}" if time else ""))
+
     def primary(self) -> str:
         kind, text = self.take()
         if kind == "number":
@@ -207,12 +231,18 @@ class _Translator:
                     raise JuelError(f"execution.getVariable needs a quoted variable name (letters, digits, '_'), "
                                     f"not {literal!r}: ${{{self.source}}}")
                 return name
+            if text == "dateTime" and self.at("("):
+                return self.date_time()
             if self.at("("):
                 raise JuelError(f"function calls ({text}(...)) cannot run here: ${{{self.source}}}")
             if text.startswith("_"):
                 raise JuelError(f"names starting with '_' are not allowed: ${{{self.source}}}")
             return text
         raise JuelError(f"unexpected {text or 'end of expression'!r} in ${{{self.source}}}")
+
+
+_DATE_TIME_UNITS = {"plusYears": "Y", "plusMonths": "M", "plusWeeks": "W", "plusDays": "D", "plusHours": "h",
+                    "plusMinutes": "m", "plusSeconds": "s"}
 
 
 # --- runtime helpers, visible to model expressions as globals (engine/scripting.py) ----------------------

@@ -9,17 +9,20 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
     CONDITIONAL_EVENT_XPATH,
     ERROR_EVENT_XPATH,
     ESCALATION_EVENT_XPATH,
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
     TIMER_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser
@@ -38,6 +41,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from taktflow.engine.decisions.model import DecisionError, DecisionModel, check_graph, read_decisions
 from taktflow.engine.definitions import camunda_dialect, compensation_parser, cron, juel, multi_instance
+from taktflow.engine.definitions.constraints import BPMN_NS, ref_id
 from taktflow.engine.definitions.instantiating import instantiating_receive_tasks_as_start_events
 from taktflow.engine.definitions.reserved_ids import rename_reserved_ids
 from taktflow.engine.definitions.transform import make_implicit_behaviour_explicit
@@ -325,11 +329,27 @@ def _with_camunda(parser_class: type) -> type:
     return type(f"Taktflow{parser_class.__name__}", (CamundaAttributesMixin, parser_class), {})
 
 
+class SignalEndEventParsing:
+    """SpiffWorkflow 3.2's end event parser leaves out signal definitions: a signal end event was read as a
+    none end event and threw nothing (in a process or a sub-process alike)."""
+
+    def create_task(self) -> Any:
+        event_definition = self.get_event_definition([  # type: ignore[attr-defined]
+            MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+            TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
+        task = self._create_task(event_definition)  # type: ignore[attr-defined]
+        task.connect(self.spec.end)  # type: ignore[attr-defined]
+        return task
+
+
 class TaktflowParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         tag: (_with_camunda(parser_class), spec_class)
         for tag, (parser_class, spec_class) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
     }
+    OVERRIDE_PARSER_CLASSES[full_tag("endEvent")] = (
+        type("TaktflowEndEventParser", (SignalEndEventParsing, OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][0]), {}),
+        OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][1])
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (TaktflowServiceTaskParser, TaktflowServiceTask)
     OVERRIDE_PARSER_CLASSES[full_tag("startEvent")] = (TaktflowStartEventParser, TaktflowStartEvent)
     OVERRIDE_PARSER_CLASSES[full_tag("complexGateway")] = (ComplexGatewayParser, ComplexGateway)
@@ -339,6 +359,26 @@ class TaktflowParser(SpiffBpmnParser):
         super().__init__()
         self.decisions: dict[str, Any] = {}
         self.decision_files: dict[str, str | None] = {}
+
+    def _add_data_stores(self, bpmn: etree._Element) -> None:
+        """A data store no data association reads or writes is documentation (Camunda's invoice example draws
+        its accounting system as one): it is accepted and ignored, as Camunda does. One that a task reads or
+        writes needs an implementation, and SpiffWorkflow's parser refuses it by name."""
+        used = {ref_id(ref.text) for ref in bpmn.iter(f"{{{BPMN_NS}}}sourceRef", f"{{{BPMN_NS}}}targetRef")
+                if ref.getparent() is not None
+                and etree.QName(ref.getparent()).localname in ("dataInputAssociation", "dataOutputAssociation")}
+        referenced = {node.get("dataStoreRef") for node in bpmn.iter(f"{{{BPMN_NS}}}dataStoreReference")
+                      if node.get("id") in used}
+        kept = [store for store in bpmn.iter(f"{{{BPMN_NS}}}dataStore")
+                if store.get("id") in referenced or store.get("name") in self.DATA_STORE_CLASSES]
+        if len(kept) == sum(1 for _ in bpmn.iter(f"{{{BPMN_NS}}}dataStore")):
+            super()._add_data_stores(bpmn)
+            return
+        # The parser reads data stores from the whole document: hand it a copy holding only the used ones.
+        document = etree.Element(bpmn.tag, nsmap=bpmn.nsmap)
+        for store in kept:
+            document.append(copy.deepcopy(store))
+        super()._add_data_stores(document)
 
     def add_dmn_xml(self, node: etree._Element, filename: str | None = None) -> None:
         """Read decisions with Taktflow's DMN 1.3 reader (SpiffWorkflow's allows one table per file)."""
@@ -400,6 +440,7 @@ _TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
 
 def prepare_for_parser(root: etree._Element) -> None:
     """After validation (which sees the model as written): the rewrites of `transform`."""
+    camunda_dialect.case_calls_as_service_tasks(root)
     instantiating_receive_tasks_as_start_events(root)
     make_implicit_behaviour_explicit(root)
     rename_reserved_ids(root)  # last: every element the rewrites added refers to the new ids too

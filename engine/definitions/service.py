@@ -81,10 +81,17 @@ def _latest(session: Session, model: Any, key: str) -> Any:
 def deploy(
     session: Session, files: list[ModelFile], *, clock: Clock, serializer: StateSerializer,
     source: str = "api", deployed_by: str | None = None, name: str | None = None,
+    profile: str = validation.constraints.STANDARD,
 ) -> DeploymentResult:
-    """Validate and deploy BPMN/DMN files as one unit; refuse all of it on any error."""
+    """Validate and deploy BPMN/DMN files as one unit; refuse all of it on any error.
+
+    `profile` weighs the specification's rules: `standard` (default) reports those that do not change
+    execution as warnings, `strict` refuses every breach (what the conformance runner uses)."""
     if not files:
         raise InvalidModel([ModelProblem(None, "files-required", "no files were given")])
+    if profile not in validation.constraints.PROFILES:
+        raise InvalidModel([ModelProblem(None, "validation-profile", f"unknown validation profile {profile!r}; "
+                                         f"use one of {', '.join(validation.constraints.PROFILES)}")])
     problems: list[ModelProblem] = []
     parsed: list[_Parsed] = []
     for file in files:
@@ -94,7 +101,7 @@ def deploy(
             continue
         kind = _kind_of(file, root)
         problems.extend(normalize(root, file.name))
-        problems.extend(validation.check(root, file.name, kind))
+        problems.extend(validation.check(root, file.name, kind, profile))
         parsed.append(_Parsed(file, kind, root, _sha(file.content)))
     _raise_errors(problems)
     for item in parsed:
@@ -200,6 +207,15 @@ def deploy(
         session.flush()
         result.deployment_id = deployment.id
     return result
+
+
+def check_model(file: ModelFile, profile: str = validation.constraints.STANDARD) -> list[ModelProblem]:
+    """What deploying one file would report about it (errors and warnings), without parsing or storing it:
+    the designer lists a deployed version's warnings from this."""
+    root, errors = parse_model_xml(file.content, file.name)
+    if root is None:
+        return errors
+    return normalize(root, file.name) + validation.check(root, file.name, _kind_of(file, root), profile)
 
 
 def _add_deployed_dependencies(session: Session, parser: TaktflowParser, parsed: list[_Parsed]) -> dict[str, set[str]]:

@@ -139,6 +139,14 @@ def rule_foreign_scripts(root: etree._Element, filename: str) -> list[ModelProbl
                 f"camunda:{asynchronous[0]} is honoured on service tasks only; this "
                 f"{etree.QName(node).localname} runs in the command that reaches it", severity="warning",
                 file=filename))
+    for node in root.iter(f"{{{BPMN_NS}}}callActivity"):
+        if node.get(f"{CAMUNDA}caseRef") and not node.get("calledElement"):
+            problems.append(ModelProblem(
+                node.get("id"), "camunda-case-call",
+                f"calls the CMMN case {node.get(f'{CAMUNDA}caseRef')!r}; Taktflow runs no CMMN, so this activity "
+                f"waits as an external task (topic 'cmmn-case:{node.get(f'{CAMUNDA}caseRef')}') until a worker "
+                "completes it", severity="warning",
+                file=filename))
     for kind in ("executionListener", "taskListener"):
         for node in root.iter(f"{CAMUNDA}{kind}"):
             how = next((a for a in ("class", "expression", "delegateExpression") if node.get(a)), None)
@@ -163,9 +171,11 @@ def rule_dmn(root: etree._Element, filename: str) -> list[ModelProblem]:
 DMN_RULES: list[Rule] = [rule_dmn]
 
 
-def check(root: etree._Element, filename: str, kind: str) -> list[ModelProblem]:
+def check(root: etree._Element, filename: str, kind: str,
+          profile: str = constraints.STANDARD) -> list[ModelProblem]:
+    """Every rule on one document, weighed by the validation profile (`standard` or `strict`)."""
     rules = RULES if kind == "bpmn" else DMN_RULES
     problems: list[ModelProblem] = []
     for rule in rules:
         problems.extend(rule(root, os.path.basename(filename)))
-    return problems
+    return constraints.apply_profile(problems, profile)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
@@ -22,11 +22,14 @@ router = APIRouter(tags=["definitions"])
 def deploy(
     files: list[UploadFile] = File(...), engine: Engine = Depends(get_engine),
     principal: Principal = Depends(require(DEPLOY)),
+    profile: Literal["standard", "strict"] = Query(
+        "standard", description="standard: specification rules that do not change execution are warnings; "
+                                "strict: every breach refuses the deployment"),
 ) -> Any:
     models = [definitions.ModelFile(f.filename or "model.bpmn", f.file.read()) for f in files]
     result = engine.command(lambda session: definitions.deploy(
         session, models, clock=engine.clock, serializer=engine.serializer, source="api",
-        deployed_by=principal.name,
+        deployed_by=principal.name, profile=profile,
     ))
     body = {
         "deploymentId": result.deployment_id,

@@ -64,6 +64,10 @@ def _open(session: Session, kind: str, key: str, version: int | None) -> Editing
 
 
 def _editor(request: Request, editing: Editing, status_code: int = 200) -> Response:
+    if editing.problems is None and editing.version is not None:
+        # A deployed version: what the deploy reported as warnings, recomputed so the page works by URL.
+        found = definitions.check_model(definitions.ModelFile(editing.filename, editing.xml.encode("utf-8")))
+        editing.problems = [p.as_dict() for p in found if p.severity == "warning"]
     return render(request, "designer/editor.html", {"e": editing, "message": request.query_params.get("msg")},
                   status_code=status_code)
 
@@ -122,6 +126,7 @@ def deploy(
     message = (f"Deployed {target.key} as version {target.version}." if target.new
                else f"No change: {target.key} version {target.version} is identical.")
     if result.warnings:
-        message += " Warnings: " + "; ".join(f"{w.element or '-'}: {w.message}" for w in result.warnings)
+        count = len(result.warnings)
+        message += f" {count} warning{'s' if count > 1 else ''}: listed below and marked on the diagram."
     path = "processes" if kind == "bpmn" else "decisions"
     return see_other(f"/designer/{path}/{target.key}?" + urlencode({"version": target.version, "msg": message}))

@@ -45,14 +45,16 @@
     var overlays = modeler.get('overlays');
     var registry = modeler.get('elementRegistry');
     var byElement = {};  // one overlay per element, its problems one per line
+    var failing = {};  // elements with at least one error (the rest only have warnings)
     problems.forEach(function (p) {
       if (!p.element || !registry.get(p.element)) { return; }
       (byElement[p.element] = byElement[p.element] || []).push('[' + p.rule + '] ' + p.message.slice(0, 140));
+      if (p.severity === 'error') { failing[p.element] = true; }
     });
     Object.keys(byElement).forEach(function (id) {
-      canvas.addMarker(id, 'tf-lint-error');
+      canvas.addMarker(id, failing[id] ? 'tf-lint-error' : 'tf-lint-warning');
       var box = document.createElement('div');
-      box.className = 'tf-lint';
+      box.className = failing[id] ? 'tf-lint' : 'tf-lint warning';
       byElement[id].forEach(function (text) { box.appendChild(badge(text, 'tf-lint-line')); });
       overlays.add(id, 'tf-lint', { position: { bottom: -6, left: 0 }, html: box });
     });

@@ -10,10 +10,11 @@ from xml.sax.saxutils import escape
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from taktflow.bootstrap import Runtime
 from taktflow.config import Settings
-from taktflow.engine.store.models import row_id
+from taktflow.engine.store.models import DeploymentResource, row_id
 from taktflow.handlers.devices.demo import seed_devices
 from taktflow.handlers.erp.seed import seed_master_data
 from taktflow.handlers.mes.demo import seed_plant
@@ -133,20 +134,33 @@ def test_dates_out_of_range_are_422(api):
     assert api.post("/api/v1/calendars", json=holiday).status_code == 422
 
 
-def test_models_must_be_utf8(api):
+def test_models_are_read_in_their_own_encoding_and_stored_as_utf8(api, engine):
+    """Betsy's models are WINDOWS-1252 and older tools write UTF-16: they deploy and are kept as UTF-8; bytes
+    that are not in the declared encoding, or an encoding nobody knows, are refused naming the problem."""
     model = (MODELS / "user_task_flow.bpmn").read_bytes()
-    latin1 = model.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(b'name="User task flow"',
-                                                                                  b'name="Caf\xe9"')
-    undeclared = model.replace(b'name="User task flow"', b'name="Caf\xe9"')
-    utf16 = model.replace(b'encoding="UTF-8"', b'encoding="UTF-16"').decode().encode("utf-16")
-    for name, content, message in (("latin1.bpmn", latin1, "the file is ISO-8859-1"),
-                                   ("bytes.bpmn", undeclared, "is not UTF-8"),
-                                   ("utf16.bpmn", utf16, "the file is UTF-16")):
+    named = model.replace(b'name="User task flow"', b'name="Caf\xe9"')
+    latin1 = named.replace(b'encoding="UTF-8"', b'encoding="WINDOWS-1252"')
+    utf16 = model.replace(b'encoding="UTF-8"', b'encoding="UTF-16"').replace(
+        b'process id="user_task_flow"', b'process id="utf16_flow"').decode().replace(
+        "User task flow", "Stückliste").encode("utf-16")
+    for name, content in (("latin1.bpmn", latin1), ("utf16.bpmn", utf16)):
+        response = deploy(api, name, content)
+        assert response.status_code == 201, (name, response.text)
+    names = {d["key"]: d["name"] for d in api.get("/api/v1/process-definitions").json()}
+    assert names == {"user_task_flow": "Café", "utf16_flow": "Stückliste"}
+    stored = engine.command(lambda s: [r.content for r in s.scalars(select(DeploymentResource))])
+    assert all(text.startswith('<?xml version="1.0" encoding="UTF-8"?>') for text in stored), stored
+    assert start(api, "user_task_flow")["state"] == "active"
+
+    unknown = model.replace(b'encoding="UTF-8"', b'encoding="X-KLINGON"')
+    not_utf8 = f"byte {named.index(0xE9)} is not UTF-8"
+    for name, content, message in (("bytes.bpmn", named, not_utf8),
+                                   ("unknown.bpmn", unknown, "X-KLINGON, which is not a known")):
         response = deploy(api, name, content)
         assert response.status_code == 422, (name, response.text)
         [error] = response.json()["errors"]
-        assert error["rule"] == "xml-encoding" and message in error["message"] and error["file"] == name
-    assert api.get("/api/v1/process-definitions").json() == []
+        assert error["rule"] == "xml-encoding" and message in error["message"], error
+        assert error["file"] == name
 
 
 def test_doctype_is_refused_in_utf16_as_in_utf8(api):

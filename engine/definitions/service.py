@@ -20,7 +20,7 @@ from taktflow.engine.clock import Clock
 from taktflow.engine.definitions import validation
 from taktflow.engine.definitions.parser import TaktflowParser, normalize, prepare_for_parser
 from taktflow.engine.definitions.reserved_ids import restore_designer_ids
-from taktflow.engine.definitions.xml import parse_model_xml
+from taktflow.engine.definitions.xml import model_text, parse_model_xml
 from taktflow.engine.errors import InvalidModel, ModelProblem, NotFound
 from taktflow.engine.store.models import DecisionDefinition, Deployment, DeploymentResource, ProcessDefinition
 from taktflow.engine.store.state import StateSerializer
@@ -167,7 +167,7 @@ def deploy(
         if item.file.name not in resources:
             resources[item.file.name] = DeploymentResource(
                 deployment=deployment, name=item.file.name, kind=item.kind, sha256=item.sha256,
-                content=item.file.content.decode("utf-8"),
+                content=model_text(item.file.content),
             )
             session.add(resources[item.file.name])
         return resources[item.file.name]

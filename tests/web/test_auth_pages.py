@@ -29,7 +29,7 @@ def test_login_needs_the_login_forms_token_and_a_right_password(pages):
     assert r.status_code == 401 and "wrong password" in r.text
     r = client.post("/login", data={"username": "sally", "password": PASSWORD, "csrf_token": token,
                                     "next": "https://evil.example/"})
-    assert r.status_code == 303 and r.headers["location"] == "/inbox"  # no open redirect
+    assert r.status_code == 303 and r.headers["location"] == "/"  # no open redirect: home, by role
     assert "taktflow_session" in r.cookies
 
 

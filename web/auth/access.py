@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, exists, or_, true
 
+from taktflow.engine.definitions.start_forms import StartForm
 from taktflow.engine.store.models import ProcessInstance, TaskCandidate, UserTask
-from taktflow.web.auth.service import OPERATE, Principal
+from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
@@ -50,3 +51,39 @@ def instances_visible_to(principal: Principal) -> ColumnElement[bool]:
         return true()
     return or_(ProcessInstance.started_by == principal.name,
                exists().where(UserTask.instance_id == ProcessInstance.id, visible_to(principal)))
+
+
+def may_start(principal: Principal, form: StartForm) -> bool:
+    """Camunda's candidate starters: a process naming none may be started by anyone who works."""
+    if not principal.may(WORK):
+        return False
+    if not form.candidate_groups and not form.candidate_users:
+        return True
+    return (principal.sees_all_tasks or principal.name in form.candidate_users
+            or bool(principal.groups & form.candidate_groups))
+
+
+def may_release_work_orders(principal: Principal) -> bool:
+    """Releasing a work order is the planner's decision (Odoo's MRP user), or plant operations'."""
+    return principal.may(OPERATE) or "planner" in principal.groups
+
+
+# Where each person lands after logging in: the first rule that matches, by role and then by group; the
+# inbox for everybody else. Operators of a work center land on its board (their shop-floor terminal).
+LANDING_BY_ROLE = {"admin": "/cockpit", "operator": "/cockpit", "designer": "/designer", "accountant": "/erp/payments"}
+LANDING_BY_GROUP = (("planner", "/erp/mrp"), ("sales", "/erp/sales"), ("purchasing", "/erp/purchasing"),
+                    ("warehouse", "/erp/deliveries"))
+OPERATOR_GROUP_PREFIX = "operator_"
+
+
+def landing_page(principal: Principal) -> str:
+    if principal.role in LANDING_BY_ROLE:
+        return LANDING_BY_ROLE[principal.role]
+    for group, page in LANDING_BY_GROUP:
+        if group in principal.groups:
+            return page
+    work_centers = sorted(g.removeprefix(OPERATOR_GROUP_PREFIX) for g in principal.groups
+                          if g.startswith(OPERATOR_GROUP_PREFIX))
+    if work_centers:
+        return f"/mes/work-centers/{work_centers[0]}"
+    return "/inbox"

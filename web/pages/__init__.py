@@ -9,11 +9,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taktflow.engine.errors import EngineError
-from taktflow.web.pages import auth, cockpit, designer, erp, inbox, mes, mrp, schedule
-from taktflow.web.pages.deps import STATIC_DIR, LoginRequired, is_htmx, render, see_other
+from taktflow.web.pages import auth, cockpit, designer, erp, inbox, mes, mrp, schedule, start
+from taktflow.web.pages.deps import STATIC_DIR, LoginRequired, navigate, render
 
 ROUTERS = [auth.router, inbox.router, cockpit.router, designer.router, erp.router, mes.router, schedule.router,
-           mrp.router]
+           mrp.router, start.router]
 
 
 def _is_page(request: Request) -> bool:
@@ -30,10 +30,8 @@ def install(app: FastAPI) -> None:
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         from urllib.parse import urlencode
 
-        url = "/login?" + urlencode({"next": exc.next_url})
-        if is_htmx(request):  # a swap cannot show the login page: htmx navigates instead
-            return Response(status_code=204, headers={"HX-Redirect": url})
-        return see_other(url)
+        # A swap cannot show the login page: htmx navigates instead.
+        return navigate(request, "/login?" + urlencode({"next": exc.next_url}))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

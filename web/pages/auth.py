@@ -1,4 +1,4 @@
-"""Login and logout pages; `/` sends people to their inbox (or to the login page)."""
+"""Login and logout pages; `/` sends people to the page of their role (or to the login page)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from taktflow.web.auth.access import landing_page
 from taktflow.web.auth.service import authenticate, close_session, open_session, same_secret
 from taktflow.web.pages.deps import (
     LOGIN_CSRF_COOKIE,
@@ -26,12 +27,13 @@ def _safe_next(next_url: str | None) -> str:
     """Only paths of this site: an open redirect would make the login page a phishing tool."""
     if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
         return next_url
-    return "/inbox"
+    return "/"
 
 
 @router.get("/", include_in_schema=False)
 def home(request: Request) -> Response:
-    return see_other("/inbox" if current_login(request) else "/login")
+    login = current_login(request)
+    return see_other(landing_page(login.principal) if login else "/login")
 
 
 def _login_page(request: Request, next_url: str, *, error: str | None = None, name: str = "",
@@ -45,7 +47,7 @@ def _login_page(request: Request, next_url: str, *, error: str | None = None, na
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, next: str = "/inbox") -> Response:  # noqa: A002 - the query parameter's name
+def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query parameter's name
     if current_login(request):
         return see_other(_safe_next(next))
     return _login_page(request, next)
@@ -53,7 +55,7 @@ def login_form(request: Request, next: str = "/inbox") -> Response:  # noqa: A00
 
 @router.post("/login", include_in_schema=False)
 def login(
-    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/inbox"),  # noqa: A002
+    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),  # noqa: A002
     csrf_token: str = Form(""),
 ) -> Response:
     if not same_secret(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE) or ""):

@@ -126,3 +126,11 @@ def render(
 def see_other(url: str) -> RedirectResponse:
     """After a POST: the browser GETs the next page (and reloading it does not post again)."""
     return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def navigate(request: Request, url: str) -> Response:
+    """Go to another page after a POST: a redirect, or for htmx (which would swap the next page into the
+    form) an HX-Redirect that makes the browser load it."""
+    if is_htmx(request):
+        return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Redirect": url})
+    return see_other(url)

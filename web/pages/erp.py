@@ -8,12 +8,14 @@ block (#erp-results), and the same links work without JavaScript.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taktflow.engine.errors import EngineError
@@ -31,7 +33,7 @@ from taktflow.handlers.erp.sales.models import Delivery, SalesOrder
 from taktflow.handlers.erp.stock import service as stock
 from taktflow.handlers.erp.stock.models import Location, Lot, StockMove
 from taktflow.web.auth.service import FINANCE, WORK, Principal
-from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, render, require_page, see_other
+from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, navigate, render, require_page, see_other
 from taktflow.web.pages.inbox import task_panel
 
 router = APIRouter(prefix="/erp", include_in_schema=False)
@@ -74,6 +76,92 @@ def _sales_order_page(request: Request, number: str, *, message: str | None = No
         block = "detail" if is_htmx(request) and request.method == "POST" else None
         return render(request, "erp/sales_order.html", {"v": view, "message": message, "problem": problem},
                       block=block, status_code=status_code)
+
+
+# --- new documents: a sales order or a requisition, booked and started by the slice's service --------------
+
+
+@dataclass
+class LineInput:
+    """One line row of a new document's form, as typed (shown again with the error when refused)."""
+
+    item: str = ""
+    quantity: str = ""
+    unit_price: str = ""
+
+
+def lines_of(form: Any | None, *, rows: int = 3) -> tuple[list[LineInput], list[dict[str, str]]]:
+    """The rows as typed (at least `rows`, one more when "Add line" was pressed) and the filled ones as the
+    service's lines (`itemCode`, `quantity`, `unitPrice`); a half-filled row goes to the service, which names it."""
+    typed = [] if form is None else [LineInput(str(i), str(q), str(p)) for i, q, p in zip(
+        form.getlist("item"), form.getlist("quantity"),
+        form.getlist("unit_price") or [""] * len(form.getlist("item")), strict=False)]
+    wanted = max(rows, len(typed) + (1 if form is not None and form.get("add_line") else 0))
+    typed += [LineInput() for _ in range(wanted - len(typed))]
+    lines = []
+    for row in typed:
+        if not (row.item.strip() or row.quantity.strip()):
+            continue
+        line = {"itemCode": row.item.strip(), "quantity": row.quantity.strip()}
+        if row.unit_price.strip():
+            line["unitPrice"] = row.unit_price.strip()
+        lines.append(line)
+    return typed, lines
+
+
+def _new_document(request: Request, template: str, *, role: str, form: Any = None, problem: str | None = None,
+                  status_code: int = 200) -> Response:
+    with get_engine(request).db.read() as session:
+        partners = [p for p in session.scalars(select(Partner).order_by(Partner.code))
+                    if (p.is_customer if role == "customer" else p.is_supplier)]
+        items = list(session.scalars(select(Item).order_by(Item.code)))
+    typed, _ = lines_of(form)
+    block = "form" if is_htmx(request) and request.method == "POST" else None
+    return render(request, template, {"partners": partners, "items": items, "lines": typed, "problem": problem,
+                                      "values": form or {}}, block=block, status_code=status_code)
+
+
+async def _place(request: Request, template: str, role: str, place: Any, shown_at: Any) -> Response:
+    """Book the new document and start its process, or show the form again with what was typed and why not."""
+    form = await request.form()
+    typed, lines = lines_of(form)
+    partner = str(form.get("partner") or "").strip()
+    if form.get("add_line"):
+        return _new_document(request, template, role=role, form=form)
+    problem = None
+    if not partner:
+        problem = f"choose the {role}"
+    elif not lines:
+        problem = "enter at least one line (item and quantity)"
+    if problem is None:
+        try:
+            number = place(partner, lines, form)
+        except EngineError as exc:
+            if exc.status_code >= 500:
+                raise
+            problem = str(exc)
+        else:
+            return navigate(request, shown_at(number))
+    return _new_document(request, template, role=role, form=form, problem=problem, status_code=422)
+
+
+@router.get("/sales/new")
+def new_sales_order(request: Request, _: Principal = Depends(require_page(WORK))) -> Response:
+    return _new_document(request, "erp/sales_order_new.html", role="customer")
+
+
+@router.post("/sales/new", dependencies=[Depends(csrf_protect)])
+async def place_sales_order(request: Request, principal: Principal = Depends(require_page(WORK))) -> Response:
+    engine = get_engine(request)
+
+    def place(customer: str, lines: list[dict[str, str]], form: Any) -> str:
+        reference = str(form.get("customer_reference") or "").strip()[:100] or None
+        _, number, _ = sales.place_sales_order(engine, customer=customer, lines=lines, actor=principal.name,
+                                               customer_reference=reference)
+        return number
+
+    return await _place(request, "erp/sales_order_new.html", "customer", place,
+                        lambda number: f"/erp/sales/{number}?" + urlencode({"msg": f"Created: {number}"}))
 
 
 @router.get("/sales/{number}")
@@ -190,6 +278,24 @@ async def cancel_purchase_order(request: Request, number: str, principal: Princi
                       f"Cancelled: {number}", lambda **kw: _purchase_order_page(request, number, **kw))
 
 
+@router.get("/requisitions/new")
+def new_requisition(request: Request, _: Principal = Depends(require_page(WORK))) -> Response:
+    return _new_document(request, "erp/requisition_new.html", role="supplier")
+
+
+@router.post("/requisitions/new", dependencies=[Depends(csrf_protect)])
+async def raise_requisition(request: Request, principal: Principal = Depends(require_page(WORK))) -> Response:
+    engine = get_engine(request)
+
+    def place(supplier: str, lines: list[dict[str, str]], form: Any) -> str:
+        _, number, _ = purchasing.raise_requisition(engine, supplier=supplier, lines=lines,
+                                                    requested_by=principal.name)
+        return number
+
+    return await _place(request, "erp/requisition_new.html", "supplier", place,
+                        lambda number: "/erp/requisitions?" + urlencode({"msg": f"Raised: {number}"}))
+
+
 @router.get("/requisitions")
 def requisitions(request: Request, state: str = "", _: Principal = Depends(require_page(WORK))) -> Response:
     with get_engine(request).db.read() as session:
@@ -197,6 +303,7 @@ def requisitions(request: Request, state: str = "", _: Principal = Depends(requi
         ordered = {o.requisition_id: o for o in session.scalars(
             purchasing.purchase_orders_query().where(PurchaseOrder.requisition_id.in_([r.id for r in page.rows])))}
         return _list(request, "erp/requisitions.html", page, "requisitions", state=state, ordered=ordered,
+                     message=request.query_params.get("msg"),
                      partners=by_id(session, Partner, (r.supplier_id for r in page.rows)),
                      sales_orders=by_id(session, SalesOrder, (r.sales_order_id for r in page.rows)),
                      items=by_id(session, Item, (ln.item_id for r in page.rows for ln in r.lines)))

@@ -47,9 +47,9 @@ def _inbox_response(request: Request, principal: Principal, f: InboxFilter, *, b
 @router.get("/inbox")
 def inbox_page(request: Request, principal: Principal = Depends(require_page(WORK))) -> Response:
     block = "results" if is_htmx(request) and request.headers.get("HX-Target") == "inbox-results" else None
-    done = request.query_params.get("done")
-    return _inbox_response(request, principal, _filter_of(request.query_params), block=block,
-                           message=f"Completed: {done}" if done else None)
+    done, started = request.query_params.get("done"), request.query_params.get("started")
+    message = f"Completed: {done}" if done else f"Started: {started}" if started else None
+    return _inbox_response(request, principal, _filter_of(request.query_params), block=block, message=message)
 
 
 def _visible_task(session: Session, principal: Principal, task_id: str) -> UserTask:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from taktflow.engine import instances, tasks
-from taktflow.engine.errors import Conflict, InvalidVariables, NotFound
+from taktflow.engine.errors import Conflict, EngineError, InvalidVariables, NotFound
 from taktflow.engine.store.models import UserTask
 from taktflow.handlers.devices import oee as oee_service
 from taktflow.handlers.devices import service as devices
@@ -32,13 +32,15 @@ from taktflow.handlers.erp.stock import service as stock
 from taktflow.handlers.mes.genealogy import service as genealogy
 from taktflow.handlers.mes.operation import service as operations
 from taktflow.handlers.mes.operation.models import Operation
+from taktflow.handlers.mes.routing.service import list_routings
 from taktflow.handlers.mes.scheduling import service as scheduling
 from taktflow.handlers.mes.work_center.models import WorkCenter
 from taktflow.handlers.mes.work_center.service import work_center_by_code
+from taktflow.handlers.mes.work_order import process as work_order_process
 from taktflow.handlers.mes.work_order import service as work_orders
-from taktflow.web.auth.access import may_work_on
+from taktflow.web.auth.access import may_release_work_orders, may_work_on
 from taktflow.web.auth.service import OPERATE, WORK, Principal
-from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, render, require_page, see_other
+from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, navigate, render, require_page, see_other
 from taktflow.web.pages.mes_query import (
     consumed_lots,
     count_work_orders,
@@ -78,7 +80,7 @@ def mes_home(request: Request, principal: Principal = Depends(require_page(WORK)
 
 @router.get("/work-orders")
 def work_order_list(request: Request, state: str = "", item: str = "", page: int = 1,
-                    _: Principal = Depends(require_page(WORK))) -> Response:
+                    principal: Principal = Depends(require_page(WORK))) -> Response:
     state = state if state in WORK_ORDER_STATES else ""
     page = max(page, 1)
     engine = get_engine(request)
@@ -89,10 +91,53 @@ def work_order_list(request: Request, state: str = "", item: str = "", page: int
         at_hand = operations_at_hand(session, [wo.id for wo in orders])
         return render(request, "mes/work_orders.html", {
             "orders": orders, "at_hand": at_hand, "state": state, "item": item, "states": WORK_ORDER_STATES,
+            "may_release": may_release_work_orders(principal),
             "items": item_codes_with_work_orders(session), "page": page, "total": total,
             "pages": max((total + PER_PAGE - 1) // PER_PAGE, 1), "today": engine.clock.now().date(),
             "base": "/mes/work-orders?" + urlencode({k: v for k, v in (("state", state), ("item", item)) if v}) + "&",
         })
+
+
+def _new_work_order_page(request: Request, *, values: Any = None, problem: str | None = None,
+                         status_code: int = 200) -> Response:
+    with get_engine(request).db.read() as session:
+        routings = list_routings(session)
+    block = "form" if is_htmx(request) and request.method == "POST" else None
+    return render(request, "mes/work_order_new.html", {"routings": routings, "values": values or {},
+                                                       "problem": problem}, block=block, status_code=status_code)
+
+
+def _may_release(principal: Principal) -> None:
+    if not may_release_work_orders(principal):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "releasing a work order is for planners and operations")
+
+
+@router.get("/work-orders/new")
+def new_work_order(request: Request, principal: Principal = Depends(require_page(WORK))) -> Response:
+    _may_release(principal)
+    return _new_work_order_page(request)
+
+
+@router.post("/work-orders/new", dependencies=[Depends(csrf_protect)])
+async def release_work_order(request: Request, principal: Principal = Depends(require_page(WORK))) -> Response:
+    """Release a work order from the page: the same one command as the API (order and process, or neither)."""
+    _may_release(principal)
+    form = await request.form()
+    item, quantity = str(form.get("item") or "").strip(), str(form.get("quantity") or "").strip()
+    due, priority = str(form.get("due_date") or "").strip(), str(form.get("priority") or "50").strip()
+    problem = ("choose the item to make" if not item else "enter the quantity" if not quantity
+               else None if priority.isdecimal() and 0 <= int(priority) <= 100 else "priority is 0 to 100")
+    if problem is None:
+        try:
+            wo = work_order_process.release(get_engine(request), item_code=item, quantity=quantity,
+                                            due_date=due or None, priority=int(priority), actor=principal.name)
+        except EngineError as exc:
+            if exc.status_code >= 500:
+                raise
+            problem = str(exc)
+        else:
+            return navigate(request, f"/mes/work-orders/{wo.number}")
+    return _new_work_order_page(request, values=form, problem=problem, status_code=422)
 
 
 @router.get("/work-orders/{number}")

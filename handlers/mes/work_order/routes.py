@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,8 @@ from taktflow.handlers.mes.work_order import process, service
 from taktflow.handlers.mes.work_order.models import WorkOrder
 from taktflow.web.api.deps import get_engine, require
 from taktflow.web.api.params import MAX_INT64
-from taktflow.web.auth.service import OPERATE, WORK, Principal
+from taktflow.web.auth.access import may_release_work_orders
+from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(tags=["mes: work orders"])
 
@@ -81,8 +82,10 @@ def read_work_order(ref: str, engine: Engine = Depends(get_engine),
 @router.post("/work-orders", status_code=201,
              responses={422: {"description": "invalid quantity, or an item without routing or BOM"}})
 def release_work_order(body: WorkOrderIn, engine: Engine = Depends(get_engine),
-                       principal: Principal = Depends(require(OPERATE))) -> dict[str, Any]:
+                       principal: Principal = Depends(require(WORK))) -> dict[str, Any]:
     """A planner releases a work order: the order and its running work-order process, or neither."""
+    if not may_release_work_orders(principal):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "releasing a work order is for planners and operations")
     wo = process.release(engine, item_code=body.itemCode, quantity=body.quantity, due_date=body.dueDate,
                          priority=body.priority, actor=principal.name)
     with engine.db.read() as session:

@@ -84,7 +84,9 @@ CAMUNDA_ATTRIBUTES: list[Support] = [
     Support("camunda:dueDate / followUpDate", SUPPORTED, "ISO 8601 date-time, duration from creation, or `${...}`"),
     Support("camunda:priority", SUPPORTED, "number or `${...}`"),
     Support("camunda:formData", SUPPORTED, "fields with type, label, default, enum values, constraints required / "
-                                           "min / max / minlength / maxlength / readonly; validated on complete"),
+                                           "min / max / minlength / maxlength / readonly; validated on complete; a "
+                                           "required boolean is a yes/no that must be answered, a No needs its "
+                                           "`<fieldId>Reason` (docs/forms.md)"),
     Support("camunda:formKey", SUPPORTED, "kept as metadata on the task; an `embedded:` form (fields in HTML "
                                           "the engine never reads) takes the variables submitted, as Camunda"),
     Support("camunda:caseRef (CMMN call)", PARTIAL, "deploys with a warning; the activity waits as an external "

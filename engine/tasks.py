@@ -162,8 +162,29 @@ def unclaim(session: Session, task_id: str) -> UserTask:
 
 # --- forms ---------------------------------------------------------------------------------------------
 
-_TRUE = {"true", "on", "yes", "1"}
-_FALSE = {"false", "off", "no", "0", ""}
+TRUE_WORDS = frozenset({"true", "on", "yes", "1"})
+FALSE_WORDS = frozenset({"false", "off", "no", "0"})
+
+
+# A required yes/no field is a decision: it must be answered (never a silent false), and a No needs a reason,
+# kept as the variable `<fieldId>Reason`. A form may declare that field itself (its label and constraints
+# then apply); otherwise the engine adds a text field labelled "Reason".
+REASON_SUFFIX = "Reason"
+REASON_MISSING = "is required for a No: give a reason for the rejection"
+
+
+def is_decision(field: dict[str, Any]) -> bool:
+    return field.get("type") == "boolean" and bool(field.get("required"))
+
+
+def decision_reasons(fields: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The reason field of each yes/no decision of a form, by the decision's id."""
+    by_id = {field["id"]: field for field in fields}
+    return {
+        field["id"]: by_id.get(field["id"] + REASON_SUFFIX)
+        or {"id": field["id"] + REASON_SUFFIX, "label": "Reason", "type": "string"}
+        for field in fields if is_decision(field)
+    }
 
 
 # Camunda 7 embedded forms (`embedded:app:forms/approve-invoice.html`): the fields live in an HTML file the
@@ -182,12 +203,16 @@ def validate_form(
     model never asked for (order A's task completed with order B's `deliveryId` shipped order B).
     Raises InvalidVariables naming every field in error.
 
+    A required yes/no field must be answered, and a No needs its reason `<fieldId>Reason` (declared with the
+    field, whether or not the form lists it): see docs/forms.md.
+
     A task whose only form is a Camunda embedded form (its fields are in HTML outside the model) declares
     nothing the engine can check: it takes the submitted variables as Camunda does.
     """
     if not fields and not outputs and (form_key or "").startswith(EXTERNAL_FORM_PREFIXES):
         return dict(submitted)
-    declared = {field["id"] for field in fields} | set(outputs)
+    reasons = decision_reasons(fields)
+    declared = {field["id"] for field in fields} | {r["id"] for r in reasons.values()} | set(outputs)
     errors = [FieldError(name, "is not a variable this task's form declares") for name in submitted
               if name not in declared]
     values = {name: value for name, value in submitted.items() if name in declared}
@@ -195,8 +220,11 @@ def validate_form(
         name = field["id"]
         raw = submitted.get(name)
         if raw is None or raw == "":
+            if raw == "" and field.get("type", "string") != "string":
+                values.pop(name, None)  # an empty number, date or yes/no is "not given", not the text ""
             if field.get("required"):
-                errors.append(FieldError(name, "is required"))
+                errors.append(FieldError(name, "is required: choose yes or no" if is_decision(field)
+                                         else "is required"))
             continue
         try:
             value = _convert(field, raw)
@@ -208,6 +236,13 @@ def validate_form(
             errors.append(FieldError(name, problem))
             continue
         values[name] = value
+    failed = {e.field for e in errors}
+    for name, reason in reasons.items():
+        given = values.get(reason["id"])
+        if not isinstance(given, str) and given is not None:
+            errors.append(FieldError(reason["id"], "must be text"))
+        elif values.get(name) is False and reason["id"] not in failed and not (given or "").strip():
+            errors.append(FieldError(reason["id"], REASON_MISSING))
     if errors:
         raise InvalidVariables(errors)
     return values
@@ -231,9 +266,9 @@ def _convert(field: dict[str, Any], raw: Any) -> Any:
         if isinstance(raw, bool):
             return raw
         text = str(raw).strip().lower()
-        if text in _TRUE:
+        if text in TRUE_WORDS:
             return True
-        if text in _FALSE:
+        if text in FALSE_WORDS or text == "":  # an unticked optional checkbox
             return False
         raise ValueError("must be true or false")
     if kind == "date":

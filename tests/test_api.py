@@ -110,6 +110,26 @@ def test_start_query_complete_and_history(api):
     assert api.get("/api/v1/process-instances/does-not-exist", headers=h).status_code == 404
 
 
+def test_a_required_yes_no_and_the_reason_for_a_no_are_422_by_name(api):
+    _deploy(api, "yes_no_decision.bpmn")
+    h = api.tokens["worker"]
+    instance = api.post("/api/v1/process-definitions/yes_no_decision/start", headers=h).json()
+    [task] = api.get("/api/v1/tasks", params={"processInstanceId": instance["id"]}, headers=h).json()
+    complete = f"/api/v1/tasks/{task['id']}/complete"
+    r = api.post(complete, json={"variables": {"qualityOk": True}}, headers=h)
+    assert r.status_code == 422
+    assert r.json()["errors"] == [{"field": "creditApproved", "message": "is required: choose yes or no"}]
+    r = api.post(complete, json={"variables": {"creditApproved": False, "qualityOk": True}}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {"field": "creditApprovedReason", "message": "is required for a No: give a reason for the rejection"}]
+    after = api.get(f"/api/v1/process-instances/{instance['id']}", headers=h).json()
+    assert after["activeElementIds"] == ["decide"] and "creditApproved" not in after["variables"]
+    r = api.post(complete, json={"variables": {"creditApproved": False, "creditApprovedReason": "overdue invoices",
+                                               "qualityOk": True}}, headers=h)
+    assert r.status_code == 200 and r.json()["state"] == "completed"
+    assert r.json()["variables"]["creditApprovedReason"] == "overdue invoices"
+
+
 def test_input_a_handler_refuses_answers_422_and_the_task_stays_open(api, registry):
     @registry.handler("test.book")
     def book(ctx):

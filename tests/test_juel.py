@@ -92,7 +92,8 @@ def test_a_camunda_modeler_model_runs_unchanged(engine):
     with pytest.raises(InvalidVariables) as refused:
         tasks.complete(engine, task_id, {"approved": True, "limit": 250000}, user="carla")
     assert [e.field for e in refused.value.errors] == ["limit"]
-    done = tasks.complete(engine, task_id, {"approved": False, "limit": 0}, user="carla")
+    done = tasks.complete(engine, task_id, {"approved": False, "approvedReason": "score too low", "limit": 0},
+                          user="carla")
     assert done.state == "completed"
     assert done.active_elements == []
     assert done.variables["approved"] is False

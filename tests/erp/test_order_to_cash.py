@@ -97,9 +97,9 @@ def test_credit_block_released_by_credit_control(o2c):
 def test_credit_block_rejected_ends_the_order_and_books_nothing(o2c):
     e = o2c.engine
     order_id, _, iid = place_sales_order(e, customer="C-TINY", lines=[{"itemCode": "MR-GLOVES", "quantity": 100}])
-    complete(e, iid, "review_credit", {"creditApproved": False})
+    complete(e, iid, "review_credit", {"creditApproved": False, "creditApprovedReason": "two invoices overdue"})
     assert instance(e, iid).state == "completed"
-    assert _order(o2c, order_id).state == "rejected"
+    assert (_order(o2c, order_id).state, _order(o2c, order_id).credit_note) == ("rejected", "two invoices overdue")
     assert _entries(o2c, iid) == []
     with o2c.read() as s:
         assert stock.reservations_of(s, document_type="sales_order", document_id=order_id, state=None) == []

@@ -118,7 +118,7 @@ def test_approval_levels_from_the_dmn_table_and_rejection(p2p):
     _, _, mgmt = raise_requisition(e, supplier="S-STEEL", lines=_steel(8000))  # 20 000 → management
     assert open_tasks(e, buyer) == ["approve_purchasing"]
     assert open_tasks(e, mgmt) == ["approve_management"]
-    complete(e, buyer, "approve_purchasing", {"approved": False, "approvalComment": "too much stock"})
+    complete(e, buyer, "approve_purchasing", {"approved": False, "approvedReason": "too much stock"})
     complete(e, mgmt, "approve_management", {"managementApproved": True})
     assert instance(e, buyer).state == "completed" and open_tasks(e, mgmt) == ["receive_goods"]
     with p2p.read() as s:

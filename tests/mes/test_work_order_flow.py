@@ -160,7 +160,7 @@ def test_component_shortage_buys_per_supplier_waits_for_the_receipt_and_rechecks
     steel_p2p, bolts_p2p = requested["RM-STEEL"][2], requested["RM-BOLT"][2]
     assert plant.instance(steel_p2p).business_key == wo.number  # the receipt's message comes back here
     assert open_tasks(plant.engine, steel_p2p) == ["approve_purchasing"]  # 2871.00 and 1100.00: a buyer approves
-    complete(plant.engine, steel_p2p, "approve_purchasing", {"approved": False, "approvalComment": "use coil stock"})
+    complete(plant.engine, steel_p2p, "approve_purchasing", {"approved": False, "approvedReason": "use coil stock"})
     complete(plant.engine, bolts_p2p, "approve_purchasing", {"approved": True})
     complete(plant.engine, bolts_p2p, "receive_goods")
     # The bolts' receipt woke the order: steel is still short, and the buyer's "no" is not asked again.

@@ -120,6 +120,7 @@ class FormField:
     spec: dict[str, Any]
     value: str
     error: str | None
+    reason: FormField | None = None  # a yes/no decision's reason, asked for when the answer is No
 
     @property
     def id(self) -> str:
@@ -131,7 +132,17 @@ class FormField:
 
     @property
     def checked(self) -> bool:
-        return self.value.strip().lower() in ("true", "on", "yes", "1")
+        return self.value.strip().lower() in tasks.TRUE_WORDS
+
+    @property
+    def declined(self) -> bool:
+        return self.value.strip().lower() in tasks.FALSE_WORDS
+
+    @property
+    def errors(self) -> list[tuple[str, str, str]]:
+        """(id, label, message) of this field's error and its reason's, for the summary above the form."""
+        own = [(self.id, self.spec.get("label") or self.id, self.error)] if self.error else []
+        return own + (self.reason.errors if self.reason else [])
 
 
 def _shown(value: Any) -> str:
@@ -144,10 +155,12 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _form_fields(row: UserTask, variables: dict[str, Any], submitted: dict[str, str] | None,
-                 errors: dict[str, str]) -> list[FormField]:
-    fields = []
-    for spec in row.form.get("fields", []):
+def form_fields(specs: list[dict[str, Any]], variables: dict[str, Any], submitted: dict[str, str] | None,
+                errors: dict[str, str]) -> list[FormField]:
+    """The inputs of a generated form (a task's or a start form's) with what to show in them: what was just
+    submitted, else the variable's value, else the field's default; a decision carries its reason box."""
+
+    def field(spec: dict[str, Any]) -> FormField:
         name = spec["id"]
         if submitted is not None:
             value = submitted.get(name, "")
@@ -155,8 +168,38 @@ def _form_fields(row: UserTask, variables: dict[str, Any], submitted: dict[str, 
             value = _shown(variables[name])
         else:
             value = _shown(spec.get("defaultValue"))
-        fields.append(FormField(spec, value, errors.get(name)))
+        return FormField(spec, value, errors.get(name))
+
+    reasons = tasks.decision_reasons(specs)
+    shown_with_decision = {r["id"] for r in reasons.values()}
+    fields = []
+    for spec in specs:
+        if spec["id"] in shown_with_decision:
+            continue
+        fields.append(field(spec))
+        if spec["id"] in reasons:
+            fields[-1].reason = field(reasons[spec["id"]])
     return fields
+
+
+def posted_variables(fields: list[dict[str, Any]], form: Any) -> tuple[dict[str, str], dict[str, Any]]:
+    """What a generated form posted: the text of each input (shown again on an error) and the variables.
+
+    Only the model's form fields (and a decision's reason) become variables: a person cannot post extra
+    variables into the instance."""
+    reasons = {r["id"]: decision for decision, r in tasks.decision_reasons(fields).items()}
+    submitted = {key: str(form.get(key) or "") for key in [f["id"] for f in fields] + list(reasons)}
+    # An empty optional number, date or choice is "not given", not the text "". A reason goes with a No
+    # only: text left in the hidden box after switching back to Yes is not a reason for anything.
+    types = {f["id"]: f.get("type", "string") for f in fields}
+    variables: dict[str, Any] = {}
+    for key, value in submitted.items():
+        if key in reasons:
+            if value.strip() and submitted[reasons[key]].strip().lower() not in tasks.TRUE_WORDS:
+                variables[key] = value
+        elif value != "" or types[key] == "string":
+            variables[key] = value
+    return submitted, variables
 
 
 def _task_page(request: Request, principal: Principal, task_id: str, *, submitted: dict[str, str] | None = None,
@@ -169,8 +212,8 @@ def _task_page(request: Request, principal: Principal, task_id: str, *, submitte
             return render(request, "task_gone.html", {"task_id": task_id}, status_code=404)
         instance = instances.get(session, row.instance_id)
         variables = dict(instance.variables or {})
-        fields = _form_fields(row, variables, submitted, errors or {})
-        names = {f.id for f in fields}
+        fields = form_fields(row.form.get("fields", []), variables, submitted, errors or {})
+        names = {f.id for f in fields} | {f.reason.id for f in fields if f.reason}
         details = {k: v for k, v in sorted(variables.items()) if k not in names}
         reader = TASK_PANELS.get((row.process_key, row.element_id))
         panel = reader(session, variables) if reader is not None else None
@@ -178,7 +221,7 @@ def _task_page(request: Request, principal: Principal, task_id: str, *, submitte
             "task": row, "instance": instance, "fields": fields, "details": details, "now": engine.clock.now(),
             "panel": panel,
             "may_work": may_work_on(principal, row), "problem": problem,
-            "errors": [(f.id, f.spec.get("label") or f.id, f.error) for f in fields if f.error],
+            "errors": [error for f in fields for error in f.errors],
         }, status_code=status_code)
 
 
@@ -198,11 +241,7 @@ async def complete(request: Request, task_id: str, principal: Principal = Depend
         fields = list(row.form.get("fields", []))
         name, business_key = row.name, row.business_key
     form = await request.form()
-    # Only the model's form fields become variables: a person cannot post extra variables into the instance.
-    submitted = {f["id"]: str(form.get(f["id"]) or "") for f in fields}
-    # An empty optional number, date or choice is "not given", not the text "".
-    variables = {f["id"]: submitted[f["id"]] for f in fields
-                 if submitted[f["id"]] != "" or f.get("type", "string") == "string"}
+    submitted, variables = posted_variables(fields, form)
     try:
         tasks.complete(engine, task_id, variables, actor=principal.name, user=principal.name)
     except InvalidVariables as exc:

@@ -20,7 +20,7 @@ from taktflow.engine.store.models import UserTask
 from taktflow.web.auth.access import may_release_work_orders, may_start, may_work_on
 from taktflow.web.auth.service import WORK, Principal
 from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, navigate, render, require_page
-from taktflow.web.pages.inbox import FormField
+from taktflow.web.pages.inbox import form_fields, posted_variables
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,13 +63,11 @@ def _startable(request: Request, principal: Principal, key: str) -> StartForm:
 
 def _form_page(request: Request, form: StartForm, *, submitted: dict[str, str] | None = None,
                errors: dict[str, str] | None = None, problem: str | None = None, status_code: int = 200) -> Response:
-    submitted = submitted or {}
-    fields = [FormField(spec, submitted.get(spec["id"], str(spec.get("defaultValue") or "")),
-                        (errors or {}).get(spec["id"])) for spec in form.fields]
+    fields = form_fields(form.fields, {}, submitted, errors or {})
     block = "form" if is_htmx(request) and request.method == "POST" else None
     return render(request, "start/form.html", {
-        "form": form, "fields": fields, "business_key": submitted.get("business_key", ""), "problem": problem,
-        "errors": [(f.id, f.spec.get("label") or f.id, f.error) for f in fields if f.error],
+        "form": form, "fields": fields, "business_key": (submitted or {}).get("business_key", ""),
+        "problem": problem, "errors": [error for f in fields for error in f.errors],
     }, block=block, status_code=status_code)
 
 
@@ -82,13 +80,12 @@ def start_page(request: Request, key: str, principal: Principal = Depends(requir
 async def start(request: Request, key: str, principal: Principal = Depends(require_page(WORK))) -> Response:
     form = _startable(request, principal, key)
     posted = await request.form()
-    submitted = {f["id"]: str(posted.get(f["id"]) or "") for f in form.fields}
+    submitted, posted_values = posted_variables(form.fields, posted)
     submitted["business_key"] = str(posted.get("business_key") or "").strip()
     engine = get_engine(request)
     try:
         # The start form's fields, typed and checked as a task form's are; nothing else becomes a variable.
-        variables = tasks.validate_form(form.fields, {k: v for k, v in submitted.items()
-                                                      if k != "business_key" and v != ""}, form_key=form.form_key)
+        variables = tasks.validate_form(form.fields, posted_values, form_key=form.form_key)
         business_key = (str(variables.get(form.business_key_field) or "") if form.business_key_field
                         else submitted["business_key"]) or None
         run = instances.start(engine, key, business_key=business_key, variables=variables, actor=principal.name)

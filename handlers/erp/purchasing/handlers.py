@@ -39,15 +39,21 @@ def submit_requisition(ctx: HandlerContext) -> dict[str, Any]:
             "requisitionAmount": float(req.estimated_total)}
 
 
-def _approval_note(ctx: HandlerContext) -> str | None:
-    return ctx.variables.get("managementComment") or ctx.variables.get("approvalComment")
+def _approval_note(ctx: HandlerContext, *, approved: bool) -> str | None:
+    comment = ctx.variables.get("managementComment") or ctx.variables.get("approvalComment")
+    if approved:
+        return comment
+    # A No comes with its reason (docs/forms.md): the management level's if it decided, else the buyer's.
+    level = ctx.variables.get("approvalLevel")
+    reason = ctx.variables.get("managementApprovedReason" if level == "management" else "approvedReason")
+    return reason or comment
 
 
 @service_task_handler("erp.p2p.approve_requisition")
 def approve_requisition(ctx: HandlerContext) -> dict[str, Any]:
     req = _requisition(ctx)
     purchasing.decide_requisition(ctx.session, req, approved=True, level=ctx.variables.get("approvalLevel"),
-                                  note=_approval_note(ctx))
+                                  note=_approval_note(ctx, approved=True))
     return {"requisitionState": req.state}
 
 
@@ -55,7 +61,7 @@ def approve_requisition(ctx: HandlerContext) -> dict[str, Any]:
 def reject_requisition(ctx: HandlerContext) -> dict[str, Any]:
     req = _requisition(ctx)
     purchasing.decide_requisition(ctx.session, req, approved=False, level=ctx.variables.get("approvalLevel"),
-                                  note=_approval_note(ctx))
+                                  note=_approval_note(ctx, approved=False))
     return {"requisitionState": req.state}
 
 

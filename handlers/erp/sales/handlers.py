@@ -57,7 +57,9 @@ def reject_order(ctx: HandlerContext) -> dict[str, Any]:
     order = _order(ctx)
     if order.state != "rejected":
         transition(order, "reject")
-        order.credit_note = str(ctx.variables.get("creditComment") or "rejected by credit control")[:400]
+        # The reason the review gave for its No (docs/forms.md), else its comment.
+        note = ctx.variables.get("creditApprovedReason") or ctx.variables.get("creditComment")
+        order.credit_note = str(note or "rejected by credit control")[:400]
     return {"salesOrderState": order.state}
 
 

@@ -23,8 +23,10 @@ def test_reading_needs_a_token_and_writing_needs_the_operate_permission(plant, w
                  "/api/v1/work-centers/WC-CUT/dispatch-list", "/api/v1/lots/1/genealogy"):
         assert anonymous.get(path).status_code == 401, path
         assert worker.get(path).status_code in (200, 404), path
-    for path, body in (("/api/v1/work-orders", {"itemCode": "FG-BRACKET", "quantity": 1}),
-                       ("/api/v1/work-centers", {"code": "WC-X", "name": "X", "hourlyCost": 1}),
+    released = worker.post("/api/v1/work-orders", json={"itemCode": "FG-BRACKET", "quantity": 1})
+    assert released.status_code == 403, released.text
+    assert released.json()["detail"] == "releasing a work order is for planners and operations"
+    for path, body in (("/api/v1/work-centers", {"code": "WC-X", "name": "X", "hourlyCost": 1}),
                        ("/api/v1/boms", {"itemCode": "X", "lines": [{"component": "RM-BOLT", "quantity": 1}]}),
                        ("/api/v1/routings", {"itemCode": "X", "name": "X", "operations": []})):
         r = worker.post(path, json=body)

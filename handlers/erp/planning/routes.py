@@ -14,6 +14,7 @@ from taktflow.handlers.erp.planning import service
 from taktflow.handlers.erp.planning.models import MrpRun, PlannedOrder
 from taktflow.handlers.erp.web import num
 from taktflow.web.api.deps import get_engine, require
+from taktflow.web.api.params import RowId
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 
 router = APIRouter(prefix="/mrp", tags=["erp: planning"])
@@ -77,13 +78,13 @@ def start_run(engine: Engine = Depends(get_engine), principal: Principal = Depen
 
 
 @router.get("/runs/{run_id}")
-def read_run(run_id: int, engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> Any:
+def read_run(run_id: RowId, engine: Engine = Depends(get_engine), _: Principal = Depends(require(WORK))) -> Any:
     with engine.db.read() as session:
         return run_out(service.get_run(session, run_id))
 
 
 @router.post("/proposals/{proposal_id}/firm")
-def firm(proposal_id: int, engine: Engine = Depends(get_engine),
+def firm(proposal_id: RowId, engine: Engine = Depends(get_engine),
          principal: Principal = Depends(require(OPERATE))) -> Any:
     """Start the work order (make) or procure-to-pay for a requisition (buy) the proposal plans."""
     return proposal_out(service.firm_proposal(engine, proposal_id, actor=principal.name))

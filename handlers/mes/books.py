@@ -50,8 +50,9 @@ def item(session: Session, code: str) -> Item:
     return item_by_code(session, code)
 
 
-def on_hand(session: Session, item_code: str, location: Location) -> Decimal:
-    return stock.on_hand(session, item_id=item(session, item_code).id, location_id=location.id)
+def free(session: Session, item_code: str, location: Location) -> Decimal:
+    """What a work order may take: on hand less what reservations hold for deliveries and other documents."""
+    return stock.available(session, item_id=item(session, item_code).id, location_id=location.id)
 
 
 def lots_on_hand(session: Session, item_code: str, location: Location) -> list[tuple[Lot | None, Decimal]]:

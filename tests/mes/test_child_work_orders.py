@@ -71,3 +71,30 @@ def test_a_short_buy_item_still_goes_to_procure_to_pay(plant):
     with plant.engine.db.read() as session:
         [req] = session.scalars(select(Requisition)).all()
         assert req.source == "production"
+
+
+def _shelf(api, item: str) -> list[dict]:
+    return [lv for lv in api.get("/api/v1/stock").json() if (lv["item"], lv["location"]) == (item, "WH1/STOCK")]
+
+
+def test_brackets_reserved_for_a_sales_order_are_neither_counted_nor_staged_for_a_work_order(plant):
+    # A customer's order reserves 5 of the 200 brackets; 101 frames need 202, so the child makes 7, not 2,
+    # and staging leaves the customer's 5 on the shelf.
+    api = plant.api()
+    r = api.post("/api/v1/sales-orders", json={"customerCode": "C-ACME",
+                                               "lines": [{"itemCode": "FG-BRACKET", "quantity": 5}]})
+    assert r.status_code == 201, r.text
+    [level] = _shelf(api, "FG-BRACKET")
+    assert (level["quantity"], level["reserved"]) == (200, 5)
+
+    frames = process.release(plant.engine, item_code="FG-FRAME", quantity=101)
+    [child] = _children(plant, frames.number)
+    assert child.quantity == 7
+    shortage = api.get(f"/api/v1/work-orders/{frames.number}").json()["shortages"]
+    assert [(s["itemCode"], s["onHand"], s["shortQuantity"]) for s in shortage] == [("FG-BRACKET", 195, 7)]
+
+    for work_center, machine in (("WC-CUT", "CUT-01"), ("WC-ASSY", "ASSY-01"), ("WC-PACK", "PACK-01")):
+        plant.run_operation(work_center, machine, 7, good=7, **({"measured": 100.0} if machine == "CUT-01" else {}))
+    assert plant.work_order(frames.number).state == "in_progress"  # staged 202 once the 7 arrived
+    [level] = _shelf(api, "FG-BRACKET")
+    assert (level["quantity"], level["reserved"]) == (5, 5)  # the customer's brackets are still there

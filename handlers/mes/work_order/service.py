@@ -116,10 +116,10 @@ def shortages(session: Session, wo: WorkOrder) -> list[dict[str, Any]]:
         needed = req.required_qty - req.issued_qty
         if needed <= 0:
             continue
-        have = books.on_hand(session, req.component_code, where)
+        have = books.free(session, req.component_code, where)
         if have < needed:
             short.append({"itemCode": req.component_code, "required": as_number(needed),
-                          "onHand": as_number(have), "shortQuantity": as_number(needed - have)})
+                          "onHand": as_number(max(have, Decimal(0))), "shortQuantity": as_number(needed - have)})
     return short
 
 
@@ -253,10 +253,12 @@ def stage_material(session: Session, wo: WorkOrder, key: str, now: datetime) -> 
     issued = []
     for req in wo.requirements:
         needed = req.required_qty - req.issued_qty
+        free = books.free(session, req.component_code, where.stock)  # reserved stock stays for its document
         for lot, have in books.lots_on_hand(session, req.component_code, where.stock):
-            if needed <= 0:
+            if needed <= 0 or free <= 0:
                 break
-            take = min(have, needed)
+            take = min(have, needed, free)
+            free -= take
             lot_id = lot.id if lot else None
             moved = books.move(session, f"{key}:issue:{req.id}:{lot_id}", wo, req.component_code, take, where.stock,
                                where.wip, now, lot_id=lot_id)

@@ -19,6 +19,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from taktflow.engine.clock import SystemClock
 from taktflow.engine.core import Engine
 from taktflow.engine.store.db import Database
+from taktflow.handlers.devices.demo import seed_devices
+from taktflow.handlers.erp.seed import seed_master_data
+from taktflow.handlers.mes.demo import seed_plant
 from taktflow.web.auth.service import create_token, create_user
 from tests.support.server import REPO, Server, cli_env
 
@@ -112,3 +115,26 @@ def login(page: Page, name: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+PROCESSES = REPO / "processes"
+
+
+def open_plant(site: Site, database: Database, models: tuple[str, ...], people: dict[str, tuple[str, list[str]]],
+               *, devices: bool = False) -> Site:
+    """The demo plant in the server's database (ERP master data, work centers, optionally machines), the
+    given people as (role, groups) and the given models from processes/ deployed through the API."""
+    engine = Engine(database, clock=SystemClock())
+
+    def seed(session: object) -> None:
+        seed_master_data(session, engine.clock.now())
+        seed_plant(session)
+        if devices:
+            seed_devices(session)
+        for name, (role, groups) in people.items():
+            create_user(session, name, PASSWORD, groups, role, engine.clock.now())
+
+    engine.command(seed)
+    files = [("files", (name, (PROCESSES / name).read_bytes())) for name in models]
+    site.api.post("/api/v1/deployments", files=files).raise_for_status()
+    return site

@@ -10,6 +10,7 @@ from tests.browser.conftest import login, shot
 
 
 def _open_task(page, business_key: str) -> None:
+    page.goto("/inbox")  # sales people land on their sales orders
     page.get_by_label("Search").fill(business_key)
     page.locator("tr", has_text=business_key).get_by_role("link", name="Decide on credit hold").click()
     expect(page.get_by_role("heading", name=re.compile("Decide on credit hold"))).to_be_visible()

@@ -12,6 +12,7 @@ from tests.browser.conftest import login, shot
 def test_claim_and_complete_a_task_after_a_validation_error(page, site):
     instance = site.start("order_review", "SO-7001", {"customer": "ACME Tools"})
     login(page, "sally")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
     row = page.locator("tr", has_text="SO-7001")
     expect(row).to_contain_text("Review order")
     expect(row).to_contain_text("unclaimed")
@@ -57,6 +58,7 @@ def test_claim_and_complete_a_task_after_a_validation_error(page, site):
 def test_a_worker_sees_only_their_groups_tasks_and_new_work_arrives_without_reload(page, site):
     site.start("order_review", "SO-7101")
     login(page, "walter")  # warehouse: the review task belongs to sales
+    page.goto("/inbox")
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
     expect(page.locator("tr", has_text="SO-7101")).to_have_count(0)
     review = page.evaluate("async () => (await fetch('/inbox?q=SO-7101&scope=everyone')).text()")
@@ -79,6 +81,7 @@ def test_the_inbox_works_without_javascript_and_on_a_tablet(browser, site):
     page = context.new_page()
     site.start("order_review", "SO-7301")
     login(page, "sally")
+    page.goto("/inbox")
     page.get_by_label("Search").fill("SO-7301")
     page.get_by_role("button", name="Filter").click()
     row = page.locator("tr", has_text="SO-7301")

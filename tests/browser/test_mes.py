@@ -7,43 +7,21 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from taktflow.engine.clock import SystemClock
-from taktflow.engine.core import Engine
 from taktflow.engine.store.db import Database
-from taktflow.handlers.devices.demo import seed_devices
-from taktflow.handlers.erp.seed import seed_master_data
-from taktflow.handlers.mes.demo import seed_plant
-from taktflow.web.auth.service import create_user
-from tests.browser.conftest import PASSWORD, Site, login, shot
+from tests.browser.conftest import Site, login, open_plant, shot
 
-PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 MODELS = ("work_order.bpmn", "quality_disposition.dmn", "order_to_cash.bpmn", "procure_to_pay.bpmn",
           "credit_check.dmn", "requisition_approval.dmn")
-PEOPLE = {"cara": ["operator_WC-CUT"], "pia": ["planner"]}
+PEOPLE = {"cara": ("worker", ["operator_WC-CUT"]), "pia": ("worker", ["planner"])}
 
 
 @pytest.fixture(scope="module")
-def plant(site: Site, database: Database) -> Iterator[Site]:
-    """The demo plant in the server's database: ERP master data, work centers, machines, the MES processes."""
-    engine = Engine(database, clock=SystemClock())
-
-    def seed(session: object) -> None:
-        seed_master_data(session, engine.clock.now())
-        seed_plant(session)
-        seed_devices(session)
-        for name, groups in PEOPLE.items():
-            create_user(session, name, PASSWORD, groups, "worker", engine.clock.now())
-
-    engine.command(seed)
-    files = [("files", (name, (PROCESSES / name).read_bytes())) for name in MODELS]
-    site.api.post("/api/v1/deployments", files=files).raise_for_status()
-    yield site
+def plant(site: Site, database: Database) -> Site:
+    return open_plant(site, database, MODELS, PEOPLE, devices=True)
 
 
 def _release(site: Site, quantity: int, priority: int = 50) -> str:
@@ -154,7 +132,12 @@ def test_a_planner_sees_every_board_read_only_and_every_mes_page(page: Page, pla
 
 
 def test_a_child_work_order_for_a_short_make_item_shows_on_its_parent(page: Page, plant: Site):
-    # 101 frames need 202 brackets, 200 are on hand: a child work order makes the 2 brackets.
+    # 101 frames need 202 brackets; fewer are free (200 seeded, less what earlier tests shipped or reserved):
+    # a child work order makes exactly the shortfall.
+    brackets = [level for level in plant.api.get("/api/v1/stock").json()
+                if (level["item"], level["location"]) == ("FG-BRACKET", "WH1/STOCK")]
+    free = sum(float(level["quantity"]) - float(level["reserved"]) for level in brackets)
+    assert 0 < free < 202, brackets
     r = plant.api.post("/api/v1/work-orders", json={"itemCode": "FG-FRAME", "quantity": 101})
     assert r.status_code == 201, r.text
     parent = r.json()["number"]
@@ -165,7 +148,8 @@ def test_a_child_work_order_for_a_short_make_item_shows_on_its_parent(page: Page
     expect(page.get_by_role("heading", name="Child work orders")).to_be_visible()
     row = page.locator("#children tr", has_text=child["number"])
     expect(row).to_contain_text("FG-BRACKET")
-    expect(row).to_contain_text("2")
+    assert float(child["quantity"]) == 202 - free, (child["quantity"], free, brackets)
+    expect(row.locator("td").nth(2)).to_have_text(f"{202 - free:g}")
     shot(page, plant, "mes-work-order-child")
     row.get_by_role("link", name=child["number"]).click()
     expect(page.get_by_role("heading", name=re.compile(child["number"]))).to_be_visible()

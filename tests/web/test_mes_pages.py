@@ -145,6 +145,8 @@ def test_lot_genealogy_traces_a_produced_lot_back_and_a_raw_material_lot_forward
     assert f"{done} FG-BRACKET · made by {done} (closed) using 5" in forward
     assert "Not delivered to a customer." in forward
     assert "No lot numbered like “NOPE-1”" in _text(quinn.get("/mes/genealogy?lot=NOPE-1").text)
+    assert quinn.get("/mes/lots/999999").status_code == 404
+    assert quinn.get("/mes/lots/99999999999").status_code == 422  # past any row id: refused, not a database error
 
 
 def _board(client: Any, code: str = "WC-CUT") -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from taktflow.engine import instances, jobs
 from taktflow.engine.errors import EngineError
 from taktflow.engine.store.models import Incident
+from taktflow.web.api.params import RowId
 from taktflow.web.auth.service import OPERATE, Principal
 from taktflow.web.pages.cockpit_query import InstanceFilter, instance_view, process_overview, search_instances
 from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, render, require_page, see_other
@@ -94,7 +95,7 @@ def cancel(request: Request, instance_id: str, principal: Principal = Depends(re
 
 
 @router.post("/incidents/{incident_id}/retry", dependencies=[Depends(csrf_protect)])
-def retry(request: Request, incident_id: int, principal: Principal = Depends(require_page(OPERATE))) -> Response:
+def retry(request: Request, incident_id: RowId, principal: Principal = Depends(require_page(OPERATE))) -> Response:
     engine = get_engine(request)
     with engine.db.read() as session:
         incident = session.get(Incident, incident_id)

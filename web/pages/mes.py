@@ -38,6 +38,7 @@ from taktflow.handlers.mes.work_center.models import WorkCenter
 from taktflow.handlers.mes.work_center.service import work_center_by_code
 from taktflow.handlers.mes.work_order import process as work_order_process
 from taktflow.handlers.mes.work_order import service as work_orders
+from taktflow.web.api.params import RowId
 from taktflow.web.auth.access import may_release_work_orders, may_work_on
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, navigate, render, require_page, see_other
@@ -304,13 +305,13 @@ async def _operation_action(request: Request, principal: Principal, operation_id
 
 
 @router.post("/operations/{operation_id}/start", dependencies=[Depends(csrf_protect)])
-async def start_operation(request: Request, operation_id: int,
+async def start_operation(request: Request, operation_id: RowId,
                           principal: Principal = Depends(require_page(WORK))) -> Response:
     return await _operation_action(request, principal, operation_id, "start_operation", ("machine",))
 
 
 @router.post("/operations/{operation_id}/confirm", dependencies=[Depends(csrf_protect)])
-async def confirm_operation(request: Request, operation_id: int,
+async def confirm_operation(request: Request, operation_id: RowId,
                             principal: Principal = Depends(require_page(WORK))) -> Response:
     return await _operation_action(request, principal, operation_id, "confirm_quantities",
                                    ("goodQuantity", "scrapQuantity"))
@@ -475,7 +476,7 @@ def genealogy_search(request: Request, lot: str = "", _: Principal = Depends(req
 
 
 @router.get("/lots/{lot_id}")
-def lot_page(request: Request, lot_id: int, _: Principal = Depends(require_page(WORK))) -> Response:
+def lot_page(request: Request, lot_id: RowId, _: Principal = Depends(require_page(WORK))) -> Response:
     with get_engine(request).db.read() as session:
         tree = genealogy.genealogy(session, lot_id)
         lot = stock.get_lot(session, lot_id)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from taktflow.engine.errors import EngineError
 from taktflow.handlers.erp.planning import service as planning
+from taktflow.web.api.params import RowId
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, render, require_page, see_other
 
@@ -53,7 +54,7 @@ async def run_mrp(request: Request, principal: Principal = Depends(require_page(
 
 
 @router.post("/mrp/proposals/{proposal_id}/firm", dependencies=[Depends(csrf_protect)])
-async def firm(request: Request, proposal_id: int, principal: Principal = Depends(require_page(OPERATE))) -> Response:
+async def firm(request: Request, proposal_id: RowId, principal: Principal = Depends(require_page(OPERATE))) -> Response:
     engine = get_engine(request)
     with engine.db.read() as session:
         run_id = planning.get_proposal(session, proposal_id).run_id

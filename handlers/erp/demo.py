@@ -54,13 +54,13 @@ def run_demo(engine: Engine, *, orders: int = 5, purchases: int = 2) -> DemoResu
         if frames > 5:  # sell made items only from stock: production needs the MES process
             lines.append({"itemCode": "FG-FRAME", "quantity": 1})
         _, number, _ = place_sales_order(engine, customer=CUSTOMERS[n % len(CUSTOMERS)], lines=lines, actor="demo")
-        _drive(engine, number, result)
+        drive(engine, number, result)
         result.orders.append(time.perf_counter() - started)
     for n in range(purchases):
         started = time.perf_counter()
         _, number, _ = raise_requisition(engine, supplier="S-PARTS", requested_by="demo",
                                          lines=[{"itemCode": "RM-BOLT", "quantity": 1000 + 100 * n}])
-        _drive(engine, number, result)
+        drive(engine, number, result)
         result.purchases.append(time.perf_counter() - started)
     with engine.db.read() as session:
         rows = trial_balance(session)
@@ -68,7 +68,7 @@ def run_demo(engine: Engine, *, orders: int = 5, purchases: int = 2) -> DemoResu
     return result
 
 
-def _drive(engine: Engine, business_key: str, result: DemoResult) -> None:
+def drive(engine: Engine, business_key: str, result: DemoResult) -> None:
     """Act as every user and outside party until all instances of this business key are done or stuck."""
     for _ in range(100):
         with engine.db.read() as session:

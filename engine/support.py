@@ -173,5 +173,20 @@ def constraint_table() -> list[str]:
         note = _BUILT_IN_WARNINGS.get(rule)
         text = f"{text} ({note})" if note else text
         rows.append(f"| {rule} | {standard} | error | {text.replace('|', '/')} |")
+    rows += ["", "### Constraints without their own rule", ""]
+    rows += [f"- {rule}: {text}" for rule, text in WITHOUT_RULE.items()]
     rows.append("")
     return rows
+
+
+# Ids of Geiger's list that no function in constraints.py checks, and why.
+WITHOUT_RULE = {
+    "EXT001": "an imported file must exist at its location and be of the declared importType. It concerns "
+              "files outside the document, which a deploy does not read: the deploy checks the document itself "
+              "against the BPMN XSD, and REF-EXISTENCE accepts a QName into an imported namespace without "
+              "resolving it.",
+    "EXT005": "a non-standard artifact must follow the sequence and message flow connection rules. Enforced by "
+              "the reference rules: a flow's sourceRef and targetRef must resolve (REF-EXISTENCE; an element of "
+              "another namespace is no BPMN id) to a flow node or interaction node (REF-TYPE), so no artifact "
+              "qualifies; EXT006 to EXT009 name the standard artifacts.",
+}

@@ -1,5 +1,5 @@
-"""Specification rules the betsy constraint models do not exercise (EXT027, EXT124, EXT125), and how the
-validation profiles weigh them."""
+"""Specification rules the betsy constraint models do not exercise (EXT027, EXT068, EXT124, EXT125), and how
+the validation profiles weigh them."""
 
 from __future__ import annotations
 
@@ -52,3 +52,43 @@ def test_a_global_conversation_referencing_a_choreography_breaks_ext027():
     body = ('<choreography id="c"/><globalConversation id="g"><choreographyRef>c</choreographyRef>'
             '</globalConversation>' + _links("<target>lc</target>", "<source>lt</source>"))
     assert ("g", "EXT027", "error") in _findings(body, "standard")
+
+
+def _multi_instance(io: str, collection: str) -> str:
+    return f"""<process id="p" isExecutable="true">
+      <startEvent id="s"><outgoing>f1</outgoing></startEvent>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+      <task id="t"><incoming>f1</incoming><outgoing>f2</outgoing>{io}
+        <multiInstanceLoopCharacteristics><loopDataInputRef>{collection}</loopDataInputRef>
+        </multiInstanceLoopCharacteristics></task>
+      <sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+      <endEvent id="e"><incoming>f2</incoming></endEvent>
+    </process>"""
+
+
+_TASK_INPUT = ('<ioSpecification><dataInput id="items"/><inputSet><dataInputRefs>items</dataInputRefs></inputSet>'
+               '<outputSet/></ioSpecification>')
+
+
+def test_a_loop_data_input_of_the_task_breaks_no_rule():
+    assert _findings(_multi_instance(_TASK_INPUT, "items"), "strict") == []
+
+
+def test_a_loop_data_input_naming_no_data_input_of_the_task_breaks_ext068_a_warning_under_standard():
+    for io, collection in (("", "items"), (_TASK_INPUT, "s")):  # a variable name; an element of another kind
+        body = _multi_instance(io, collection)
+        assert ("t", "EXT068", "error") in _findings(body, "strict"), collection
+        assert ("t", "EXT068", "warning") in _findings(body, "standard"), collection
+        assert ("t", "EXT068", "error") not in _findings(body, "standard")
+
+
+def test_a_sequence_flow_to_a_non_standard_artifact_is_refused_by_the_reference_rules():
+    """EXT005 has no rule of its own (docs/bpmn-support.md): the reference rules enforce it."""
+    body = _links("<target>lc</target>", "<source>lt</source>").replace(
+        '<sequenceFlow id="f2" sourceRef="catch" targetRef="e"/>',
+        '<sequenceFlow id="f2" sourceRef="catch" targetRef="e"/><sequenceFlow id="f3" sourceRef="s" targetRef="x"/>'
+        '<extensionElements><x:artifact xmlns:x="http://example.com/x" id="x"/></extensionElements>')
+    root, errors = parse_model_xml(f"{HEAD}{body}</definitions>".encode(), "t.bpmn")
+    assert root is not None, errors
+    found = [(p.element, p.rule) for p in validation.check(root, "t.bpmn", "bpmn", "standard")]
+    assert ("f3", "REF-EXISTENCE") in found

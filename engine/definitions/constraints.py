@@ -270,9 +270,9 @@ PROFILES = (STANDARD, STRICT)
 STANDARD_WARNINGS: frozenset[str] = frozenset({
     "EXT004", "EXT010", "EXT012", "EXT017", "EXT018", "EXT019", "EXT020", "EXT023", "EXT024", "EXT029",
     "EXT030", "EXT032", "EXT033", "EXT035", "EXT039", "EXT040", "EXT042", "EXT043", "EXT044", "EXT045",
-    "EXT046", "EXT047", "EXT048", "EXT050", "EXT051", "EXT052", "EXT063", "EXT064", "EXT065", "EXT069",
-    "EXT070", "EXT076", "EXT077", "EXT083", "EXT084", "EXT085", "EXT086", "EXT087", "EXT088", "EXT089",
-    "EXT090", "EXT091", "EXT093", "EXT094", "EXT095", "EXT118", "EXT124", "EXT125", "EXT128",
+    "EXT046", "EXT047", "EXT048", "EXT050", "EXT051", "EXT052", "EXT063", "EXT064", "EXT065", "EXT068",
+    "EXT069", "EXT070", "EXT076", "EXT077", "EXT083", "EXT084", "EXT085", "EXT086", "EXT087", "EXT088",
+    "EXT089", "EXT090", "EXT091", "EXT093", "EXT094", "EXT095", "EXT118", "EXT124", "EXT125", "EXT128",
 })
 
 
@@ -1020,6 +1020,21 @@ def _scalar_of(m: Model, collection: etree._Element, item_node: etree._Element |
     elif item.get("structureRef") != collection_item.get("structureRef"):
         yield item_node, (f"the {label} data item has type {item.get('structureRef')!r}, but the elements of "
                           f"{collection.get('id')!r} have type {collection_item.get('structureRef')!r}")
+
+
+@constraint("EXT068")
+def ext068(m: Model) -> Iterable[Finding]:
+    """If a multi-instance task is used in an executable process, its loopDataInputRef must resolve to a
+    DataInput of the task's own InputOutputSpecification."""
+    for node in m.nodes(["multiInstanceLoopCharacteristics"]):
+        ref, task = node.find(f"{B}loopDataInputRef"), node.getparent()
+        if ref is None or not (ref.text or "").strip() or local(task) in SUB_PROCESSES:
+            continue
+        io = task.find(f"{B}ioSpecification")
+        inputs = {d.get("id") for d in io.findall(f"{B}dataInput")} if io is not None else set()
+        if ref_id(ref.text) not in inputs:
+            yield node, (f"loopDataInputRef {ref.text.strip()!r} is no dataInput of {task.get('id')!r}'s "
+                         "ioSpecification (Taktflow reads the collection by that name)")
 
 
 @constraint("EXT069")

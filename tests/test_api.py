@@ -115,6 +115,13 @@ def test_a_required_yes_no_and_the_reason_for_a_no_are_422_by_name(api):
     h = api.tokens["worker"]
     instance = api.post("/api/v1/process-definitions/yes_no_decision/start", headers=h).json()
     [task] = api.get("/api/v1/tasks", params={"processInstanceId": instance["id"]}, headers=h).json()
+    # The form says which field a No needs: the model's own qualityOkReason, the engine's creditApprovedReason.
+    fields = {f["id"]: f for f in api.get(f"/api/v1/tasks/{task['id']}", headers=h).json()["form"]["fields"]}
+    assert (fields["creditApproved"]["reasonField"], fields["qualityOk"]["reasonField"]) == (
+        "creditApprovedReason", "qualityOkReason")
+    assert fields["creditApprovedReason"] == {"id": "creditApprovedReason", "label": "Reason", "type": "string",
+                                              "requiredWhen": {"creditApproved": False}}
+    assert "requiredWhen" not in fields["qualityOkReason"] and "reasonField" not in fields["expedite"]
     complete = f"/api/v1/tasks/{task['id']}/complete"
     r = api.post(complete, json={"variables": {"qualityOk": True}}, headers=h)
     assert r.status_code == 422

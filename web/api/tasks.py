@@ -32,8 +32,23 @@ def task_out(row: UserTask) -> dict[str, Any]:
         "id": row.id, "name": row.name, "elementId": row.element_id, "processInstanceId": row.instance_id,
         "processKey": row.process_key, "businessKey": row.business_key, "assignee": row.assignee,
         "candidateGroups": row.candidate_groups, "candidateUsers": row.candidate_users, "due": row.due_at,
-        "followUp": row.follow_up_at, "priority": row.priority, "created": row.created_at, "form": row.form,
+        "followUp": row.follow_up_at, "priority": row.priority, "created": row.created_at, "form": form_out(row.form),
     }
+
+
+def form_out(form: dict[str, Any]) -> dict[str, Any]:
+    """The task's form as declared, with each required yes/no naming the reason field a No needs (the engine's
+    own `<fieldId>Reason` when the form declares none), so an API client can ask for it as the page does."""
+    fields = form.get("fields", [])
+    reasons = tasks.decision_reasons(fields)
+    if not reasons:
+        return form
+    shown = [{**field, "reasonField": reasons[field["id"]]["id"]} if field["id"] in reasons else field
+             for field in fields]
+    declared = {field["id"] for field in fields}
+    shown += [{**reason, "requiredWhen": {decision: False}} for decision, reason in reasons.items()
+              if reason["id"] not in declared]
+    return {**form, "fields": shown}
 
 
 @router.get("/tasks")

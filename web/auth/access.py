@@ -63,6 +63,9 @@ def may_start(principal: Principal, form: StartForm) -> bool:
             or bool(principal.groups & form.candidate_groups))
 
 
+RELEASE_REFUSED = "releasing a work order is for planners and operations"  # the 403 of page and API alike
+
+
 def may_release_work_orders(principal: Principal) -> bool:
     """Releasing a work order is the planner's decision (Odoo's MRP user), or plant operations'."""
     return principal.may(OPERATE) or "planner" in principal.groups

@@ -15,16 +15,17 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taktflow.engine.errors import EngineError
 from taktflow.handlers.erp.invoicing import service as invoicing
 from taktflow.handlers.erp.invoicing.models import CustomerInvoice, VendorBill
 from taktflow.handlers.erp.items.models import Item
+from taktflow.handlers.erp.items.service import list_items
 from taktflow.handlers.erp.ledger import service as ledger
 from taktflow.handlers.erp.ledger.models import JournalEntry
 from taktflow.handlers.erp.partners.models import Partner
+from taktflow.handlers.erp.partners.service import list_partners
 from taktflow.handlers.erp.purchasing import service as purchasing
 from taktflow.handlers.erp.purchasing.models import PurchaseOrder
 from taktflow.handlers.erp.reading import Page, by_id, page_of, page_of_list
@@ -112,9 +113,8 @@ def lines_of(form: Any | None, *, rows: int = 3) -> tuple[list[LineInput], list[
 def _new_document(request: Request, template: str, *, role: str, form: Any = None, problem: str | None = None,
                   status_code: int = 200) -> Response:
     with get_engine(request).db.read() as session:
-        partners = [p for p in session.scalars(select(Partner).order_by(Partner.code))
-                    if (p.is_customer if role == "customer" else p.is_supplier)]
-        items = list(session.scalars(select(Item).order_by(Item.code)))
+        partners = list_partners(session, role=role)
+        items = list_items(session)
     typed, _ = lines_of(form)
     block = "form" if is_htmx(request) and request.method == "POST" else None
     return render(request, template, {"partners": partners, "items": items, "lines": typed, "problem": problem,
@@ -124,7 +124,7 @@ def _new_document(request: Request, template: str, *, role: str, form: Any = Non
 async def _place(request: Request, template: str, role: str, place: Any, shown_at: Any) -> Response:
     """Book the new document and start its process, or show the form again with what was typed and why not."""
     form = await request.form()
-    typed, lines = lines_of(form)
+    _, lines = lines_of(form)
     partner = str(form.get("partner") or "").strip()
     if form.get("add_line"):
         return _new_document(request, template, role=role, form=form)

@@ -39,7 +39,7 @@ from taktflow.handlers.mes.work_center.service import work_center_by_code
 from taktflow.handlers.mes.work_order import process as work_order_process
 from taktflow.handlers.mes.work_order import service as work_orders
 from taktflow.web.api.params import RowId
-from taktflow.web.auth.access import may_release_work_orders, may_work_on
+from taktflow.web.auth.access import RELEASE_REFUSED, may_release_work_orders, may_work_on
 from taktflow.web.auth.service import OPERATE, WORK, Principal
 from taktflow.web.pages.deps import csrf_protect, get_engine, is_htmx, navigate, render, require_page, see_other
 from taktflow.web.pages.mes_query import (
@@ -110,7 +110,7 @@ def _new_work_order_page(request: Request, *, values: Any = None, problem: str |
 
 def _may_release(principal: Principal) -> None:
     if not may_release_work_orders(principal):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "releasing a work order is for planners and operations")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, RELEASE_REFUSED)
 
 
 @router.get("/work-orders/new")

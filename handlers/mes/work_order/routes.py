@@ -19,7 +19,7 @@ from taktflow.handlers.mes.work_order import process, service
 from taktflow.handlers.mes.work_order.models import WorkOrder
 from taktflow.web.api.deps import get_engine, require
 from taktflow.web.api.params import MAX_INT64
-from taktflow.web.auth.access import may_release_work_orders
+from taktflow.web.auth.access import RELEASE_REFUSED, may_release_work_orders
 from taktflow.web.auth.service import WORK, Principal
 
 router = APIRouter(tags=["mes: work orders"])
@@ -85,7 +85,7 @@ def release_work_order(body: WorkOrderIn, engine: Engine = Depends(get_engine),
                        principal: Principal = Depends(require(WORK))) -> dict[str, Any]:
     """A planner releases a work order: the order and its running work-order process, or neither."""
     if not may_release_work_orders(principal):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "releasing a work order is for planners and operations")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, RELEASE_REFUSED)
     wo = process.release(engine, item_code=body.itemCode, quantity=body.quantity, due_date=body.dueDate,
                          priority=body.priority, actor=principal.name)
     with engine.db.read() as session:

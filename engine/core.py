@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from taktflow.engine import clock as engine_clock
+from taktflow.engine import sandbox
 from taktflow.engine.clock import Clock, SystemClock
 from taktflow.engine.errors import Conflict, NotFound
 from taktflow.engine.handlers import HandlerRegistry
@@ -172,20 +173,27 @@ class Engine:
 
     def command(self, work: Callable[[Session], T], *, attempts: int = 3) -> T:
         """Run `work` in one write transaction; a lost race with another command, or a connection that broke
-        before the commit (a database restart), is retried from scratch."""
-        for attempt in range(1, attempts + 1):
+        before the commit (a database restart), is retried from scratch. A model script the work reaches runs
+        with no transaction open (sandbox.py): the work stops there, the script runs, and the work runs again
+        with its answer, as often as it reaches a new script."""
+        scripts = sandbox.ScriptsOfCommand()
+        attempt = 1
+        while True:
             try:
-                with self.db.write() as session, engine_clock.using(self.clock):
+                with sandbox.scripts_of(scripts), self.db.write() as session, engine_clock.using(self.clock):
                     result = work(session)
                 self._keep(session.info.pop(SAVED_RUNS, {}))  # committed
                 return result
+            except sandbox.ScriptOutsideTransaction as waiting:
+                waiting.run()  # rolled back: nothing of the command is held or kept while the script runs
+                continue
             except StaleInstance:
                 if attempt == attempts:
                     raise
             except DBAPIError as exc:  # a broken COMMIT comes as CommitInDoubt, never retried
                 if attempt == attempts or not (_is_retryable(exc) or exc.connection_invalidated):
                     raise
-        raise AssertionError("unreachable")
+            attempt += 1
 
 
 def _is_retryable(exc: DBAPIError) -> bool:

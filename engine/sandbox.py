@@ -13,13 +13,23 @@ refused naming the variable. Expressions (conditions, input mappings) stay in th
 one expression without statements, and the evaluator bounds what an expression can blow up (see
 scripting.py: powers, repetitions, shifts, ranges and iteration).
 
-Left as it is: the command's database transaction is open while its script runs, so on SQLite the write lock
-is held for at most the wall-clock limit (TAKTFLOW_SCRIPT_WALL_SECONDS, default 10 s); readers (pages, API
-reads) are not blocked (WAL).
+A script never runs inside a command's transaction, so it holds no database lock (SQLite's one write lock,
+PostgreSQL's row locks on what the command booked before it). A command that reaches a script it has no
+result for raises ScriptOutsideTransaction: the transaction rolls back, the script runs in a worker with no
+transaction open, and Engine.command runs the command again, which takes the result at that script. Only the
+variables a script names travel to the worker (a restricted script cannot reach any other: no globals(),
+vars() or getattr), and its result is used again only while those inputs are the same, so a command that
+another writer changed meanwhile runs the script again on what it now sees. Two cases run a script inside
+the transaction, as before, and count it in `ScriptSandbox.in_transaction`: a script whose inputs differ on
+every run of its command (it reads an id a PostgreSQL sequence hands out anew), and scripts past
+TAKTFLOW_SCRIPT_ROUNDS (default 100) in one command, which would otherwise re-run the command once each.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import functools
 import multiprocessing
 import os
 import pickle
@@ -27,7 +37,10 @@ import queue
 import resource
 import signal
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -38,6 +51,8 @@ CPU_SECONDS = float(os.environ.get("TAKTFLOW_SCRIPT_CPU_SECONDS", "5"))
 WALL_SECONDS = float(os.environ.get("TAKTFLOW_SCRIPT_WALL_SECONDS", "10"))
 MEMORY_MB = int(os.environ.get("TAKTFLOW_SCRIPT_MEMORY_MB", "512"))
 WORKERS = int(os.environ.get("TAKTFLOW_SCRIPT_WORKERS", "4"))
+ROUNDS = int(os.environ.get("TAKTFLOW_SCRIPT_ROUNDS", "100"))  # scripts one command runs outside its transaction
+RERUNS = 2  # a script whose inputs changed this often between runs of its command runs inside the transaction
 
 
 class _CpuLimit(Exception):  # noqa: N818 - raised by SIGXCPU inside the worker
@@ -86,7 +101,7 @@ def _worker(conn: Connection, memory_bytes: int) -> None:
         finally:
             resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         try:
-            conn.send_bytes(pickle.dumps((recycle, answer)))
+            conn.send_bytes(pickle.dumps((recycle, pickle.dumps(answer))))
         except MemoryError:
             return
         if recycle:  # after a MemoryError the worker's heap is not to be trusted: a fresh one takes over
@@ -126,6 +141,13 @@ class ScriptSandbox:
         self._started = 0
         self._lock = threading.Lock()
         self._context: Any = None
+        self.in_transaction = 0  # scripts that ran inside a command's transaction (see the module docstring)
+
+    def start(self) -> None:
+        """Start every worker now rather than on first use (a spawn imports the server's main module)."""
+        started = [self._acquire() for _ in range(self.size)]
+        for worker in started:
+            self._idle.put(worker)
 
     def _acquire(self) -> _Process:
         try:
@@ -161,32 +183,22 @@ class ScriptSandbox:
             self._started -= 1
 
     def execute(self, script: str, context: dict[str, Any], external: dict[str, Any]) -> None:
-        """Run `script` on `context` (the task data) in a worker; `context` is updated in place."""
+        """Run `script` on `context` (the task data) in a worker; `context` is updated in place.
+
+        Inside a command (Engine.command) the script's result comes from an earlier run outside the
+        transaction, or the command is stopped to get one (ScriptOutsideTransaction)."""
+        inputs = {name: context[name] for name in names_in(script) if name in context}
         try:
-            request = pickle.dumps((script, context, external, self.cpu_seconds))
+            request = pickle.dumps((script, inputs, external, self.cpu_seconds))
         except Exception:  # noqa: BLE001 - name the variable that cannot travel
-            _picklable({**external, **context})
+            _picklable({**external, **inputs})
             raise
-        worker = self._acquire()
-        try:
-            worker.conn.send_bytes(request)
-            if not worker.conn.poll(self.wall_seconds):
-                raise ScriptError(f"the script ran longer than {self.wall_seconds:g} s and was stopped")
-            recycle, answer = pickle.loads(worker.conn.recv_bytes())
-        except (EOFError, OSError, ConnectionError):
-            self._discard(worker)
-            raise ScriptError(f"the script was stopped: it used more than {self.cpu_seconds:g} s of CPU time or "
-                              f"{self.memory_bytes // 2**20} MB of memory") from None
-        except BaseException:
-            self._discard(worker)
-            raise
-        if recycle or not worker.process.is_alive():
-            self._discard(worker)
-        else:
-            self._idle.put(worker)
-        kind, *rest = answer
+        scripts = _SCRIPTS_OF_COMMAND.get()
+        answer = self.run(request) if scripts is None else scripts.answer(self, script, request)
+        kind, *rest = pickle.loads(answer)
         if kind == "ok":
-            context.clear()
+            for name in inputs.keys() - rest[0].keys():  # what the script deleted
+                del context[name]
             context.update(rest[0])
         elif kind == "bpmn_error":
             raise BpmnError(rest[0], rest[1], rest[2])
@@ -195,12 +207,115 @@ class ScriptSandbox:
         else:
             raise ScriptError(rest[0])
 
+    def run(self, request: bytes) -> bytes:
+        """Run one pickled script request in a worker: the pickled answer."""
+        worker = self._acquire()
+        try:
+            worker.conn.send_bytes(request)
+            if not worker.conn.poll(self.wall_seconds):
+                raise ScriptError(f"the script ran longer than {self.wall_seconds:g} s and was stopped")
+            recycle, answer = pickle.loads(worker.conn.recv_bytes())
+        except (EOFError, OSError, ConnectionError):
+            self._discard(worker)
+            answer = pickle.dumps(("error", f"the script was stopped: it used more than {self.cpu_seconds:g} s "
+                                   f"of CPU time or {self.memory_bytes // 2**20} MB of memory"))
+            return answer
+        except ScriptError as err:
+            self._discard(worker)
+            return pickle.dumps(("error", str(err)))
+        except BaseException:
+            self._discard(worker)
+            raise
+        if recycle or not worker.process.is_alive():
+            self._discard(worker)
+        else:
+            self._idle.put(worker)
+        return answer
+
     def close(self) -> None:
         while True:
             try:
                 self._idle.get_nowait().stop()
             except queue.Empty:
                 return
+
+
+@functools.lru_cache(maxsize=1024)
+def names_in(script: str) -> frozenset[str]:
+    """Every name a script mentions: a superset of the variables it can read, write or delete."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(script)):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            names.add(node.name)  # bound, and `except ... as name` deletes it again
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+    return frozenset(names)
+
+
+@dataclass
+class ScriptsOfCommand:
+    """What the scripts of one command answered, kept across the runs of that command.
+
+    A script is known by its position: the n-th run of that script text in one run of the command, which is
+    the same position each time the command runs again from the start."""
+
+    rounds: int = 0  # times the command stopped to run a script outside its transaction
+    _answers: dict[tuple[str, int], tuple[bytes, bytes]] = field(default_factory=dict)  # position: request, answer
+    _reruns: Counter[tuple[str, int]] = field(default_factory=Counter)
+    _runs: Counter[str] = field(default_factory=Counter)
+
+    def next_run(self) -> None:
+        self._runs.clear()
+
+    def answer(self, sandbox: ScriptSandbox, script: str, request: bytes) -> bytes:
+        position = (script, self._runs[script])
+        self._runs[script] += 1
+        known = self._answers.get(position)
+        if known is not None and known[0] == request:
+            return known[1]
+        if known is not None:
+            self._reruns[position] += 1
+        if self._reruns[position] > RERUNS or self.rounds >= ROUNDS:
+            sandbox.in_transaction += 1
+            return sandbox.run(request)
+        raise ScriptOutsideTransaction(self, sandbox, position, request)
+
+    def learn(self, position: tuple[str, int], request: bytes, answer: bytes) -> None:
+        self._answers[position] = (request, answer)
+        self.rounds += 1
+
+
+class ScriptOutsideTransaction(BaseException):  # noqa: N818 - not an error: a BaseException so no handler keeps it
+    """A command reached a script it has no answer for: its transaction must end before the script runs."""
+
+    def __init__(self, scripts: ScriptsOfCommand, sandbox: ScriptSandbox, position: tuple[str, int],
+                 request: bytes) -> None:
+        super().__init__(f"script {position[1] + 1} of its text waits for its answer")
+        self.scripts, self.sandbox, self.position, self.request = scripts, sandbox, position, request
+
+    def run(self) -> None:
+        """Run the script (call with no transaction open); the command's next run takes the answer."""
+        self.scripts.learn(self.position, self.request, self.sandbox.run(self.request))
+
+
+_SCRIPTS_OF_COMMAND: ContextVar[ScriptsOfCommand | None] = ContextVar("taktflow_scripts_of_command", default=None)
+
+
+@contextlib.contextmanager
+def scripts_of(command: ScriptsOfCommand) -> Iterator[None]:
+    """Within the block, scripts answer from `command` or stop the command to run outside its transaction."""
+    command.next_run()
+    token = _SCRIPTS_OF_COMMAND.set(command)
+    try:
+        yield
+    finally:
+        _SCRIPTS_OF_COMMAND.reset(token)
 
 
 SANDBOX = ScriptSandbox()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from taktflow.engine import history, instances, jobs, tasks
 from taktflow.engine.store.models import ExternalTask, UserTask
-from tests.support import deploy_models
+from tests.support import deploy_models, record_when_committed
 
 UNDO_TOPICS = ("stock.release", "shipment.cancel", "payment.refund")
 
@@ -26,7 +26,7 @@ def undone(registry: Any) -> list[tuple[str, dict[str, Any]]]:
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def undo(ctx: Any) -> dict[str, Any]:
-        calls.append((ctx.element_id, dict(ctx.variables)))
+        record_when_committed(ctx, calls, (ctx.element_id, dict(ctx.variables)))
         return {f"{ctx.element_id}_done": True}
 
     for topic in UNDO_TOPICS:

@@ -98,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     details["scheduling"] = scheduling_bench.job_shop(pg, tmp, quick=quick)
     step("script sandbox: a script task's code in a worker process vs in the server process")
     details["scripts"] = script_bench.overhead(200 if quick else 5000)
+    for kind in ("sqlite", "postgresql"):
+        step(f"scripts outside the command's transaction: other writers meanwhile, k scripts in one command ({kind})")
+        with fresh_database(kind, pg, tmp) as url:
+            details["scripts"][f"writers_{kind}"] = script_bench.writers_during_a_script(url, 0.3 if quick else 1.0)
+        with fresh_database(kind, pg, tmp) as url:
+            details["scripts"][f"per_command_{kind}"] = script_bench.scripts_in_one_command(
+                url, (1, 5) if quick else (1, 5, 20, 100), 3 if quick else 20)
     rss_count = 2_000 if quick else 100_000
     step(f"server RSS over {rss_count} straight-through instances (SQLite)")
     details["rss"] = rss_after(rss_count, tmp, pg)
@@ -121,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         "signal_latency_p99_ms": details["signals"]["p99"],
         "rss_mb_after_100k": details["rss"]["peak_rss_mb"],
         "script_sandbox_overhead_ms": details["scripts"]["overhead_ms"],
+        # Another instance start to end while a 1 s script runs (SQLite has one write lock): the longest wait.
+        "script_writer_max_ms_sqlite": details["scripts"]["writers_sqlite"]["outside_transaction"]["max"],
+        "script_command_ratio_5_postgres": details["scripts"]["per_command_postgresql"]["5"]["ratio"],
         # Makespan ÷ best known: ft10 (10×10, 10 s), la36 (15×15, 30 s), the worst of ft06 and la01-la05.
         **{f"sched_ratio_{name}": details["scheduling"][name]["ratio"] for name in ("ft10", "la36")
            if name in details["scheduling"]},

@@ -28,6 +28,8 @@ def render(results: dict[str, Any], details: dict[str, Any] | None = None) -> st
     inbox = d.get("inbox_postgresql", {})
     http = d.get("http", {})
     sig = d.get("signals", {})
+    scripts = d.get("scripts", {})
+    writers = scripts.get("writers_sqlite", {})
     signal_path = ("`POST /api/v1/devices/{id}/signals`" if sig.get("path") == "devices"
                    else "message correlation, `POST /api/v1/messages`")
     rows = [
@@ -66,6 +68,18 @@ def render(results: dict[str, Any], details: dict[str, Any] | None = None) -> st
             extra(f"{d.get('scripts', {}).get('sandbox_ms')} ms in the worker vs "
                   f"{d.get('scripts', {}).get('in_process_ms')} ms in the server process"))]
           if results.get("script_sandbox_overhead_ms") is not None else []),
+        *([("Longest wait of another writer (an instance start to end) while a script runs, SQLite (ms)",
+            results["script_writer_max_ms_sqlite"],
+            extra(f"the script spins {writers.get('spin_s')} s; "
+                  f"p50 {writers.get('outside_transaction', {}).get('p50')} ms; "
+                  f"{writers.get('inside_transaction', {}).get('max')} ms when the script ran inside the "
+                  f"command's transaction"))]
+          if results.get("script_writer_max_ms_sqlite") is not None else []),
+        *([("A command with 5 script tasks, run again after each script ÷ all inside the transaction, PostgreSQL",
+            results["script_command_ratio_5_postgres"],
+            extra("; ".join(f"{k} scripts {v['outside_transaction_ms']} vs {v['inside_transaction_ms']} ms"
+                            for k, v in scripts.get("per_command_postgresql", {}).items())))]
+          if results.get("script_command_ratio_5_postgres") is not None else []),
         ("Peak server RSS after 100 000 completed instances (MB)", results["rss_mb_after_100k"],
          extra(f"resident {d.get('rss', {}).get('rss_mb_after_1000')} MB after 1 000, "
                f"{d.get('rss', {}).get('rss_mb_after_100000')} MB after 100 000; "

@@ -68,13 +68,14 @@ def render(results: dict[str, Any], details: dict[str, Any] | None = None) -> st
             extra(f"{d.get('scripts', {}).get('sandbox_ms')} ms in the worker vs "
                   f"{d.get('scripts', {}).get('in_process_ms')} ms in the server process"))]
           if results.get("script_sandbox_overhead_ms") is not None else []),
-        *([("Longest wait of another writer (an instance start to end) while a script runs, SQLite (ms)",
-            results["script_writer_max_ms_sqlite"],
+        *([("Another writer (an instance start to end) while a script runs, SQLite, p99 (ms)",
+            results["script_writer_p99_ms_sqlite"],
             extra(f"the script spins {writers.get('spin_s')} s; "
-                  f"p50 {writers.get('outside_transaction', {}).get('p50')} ms; "
+                  f"p50 {writers.get('outside_transaction', {}).get('p50')} ms, "
+                  f"max {writers.get('outside_transaction', {}).get('max')} ms; "
                   f"{writers.get('inside_transaction', {}).get('max')} ms when the script ran inside the "
                   f"command's transaction"))]
-          if results.get("script_writer_max_ms_sqlite") is not None else []),
+          if results.get("script_writer_p99_ms_sqlite") is not None else []),
         *([("A command with 5 script tasks, run again after each script ÷ all inside the transaction, PostgreSQL",
             results["script_command_ratio_5_postgres"],
             extra("; ".join(f"{k} scripts {v['outside_transaction_ms']} vs {v['inside_transaction_ms']} ms"

@@ -80,11 +80,12 @@ def fresh_database(kind: str, postgres_url: str | None, tmp: Path) -> Iterator[s
         admin.dispose()
 
 
-def engine_for(url: str, *models: str) -> Engine:
+def engine_for(url: str, *models: str | ModelFile) -> Engine:
+    """A migrated engine with the benchmark handlers and `models` (names in bench/models, or files) deployed."""
     database = Database(url)
     migrate(database)
     engine = Engine(database, registry=registry())
-    files = [model(m) for m in models]
+    files = [m if isinstance(m, ModelFile) else model(m) for m in models]
     engine.command(lambda s: deploy(s, files, clock=engine.clock, serializer=engine.serializer))
     return engine
 

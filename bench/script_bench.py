@@ -12,14 +12,10 @@ from contextlib import contextmanager
 from typing import Any
 from xml.sax.saxutils import escape
 
-from bench.common import summary_ms, timed
+from bench.common import engine_for, summary_ms, timed
 from taktflow.engine import instances, sandbox
-from taktflow.engine.core import Engine
-from taktflow.engine.definitions.service import ModelFile, deploy
-from taktflow.engine.handlers import HandlerRegistry
+from taktflow.engine.definitions.service import ModelFile
 from taktflow.engine.scripting import RestrictedEnvironment
-from taktflow.engine.store.db import Database
-from taktflow.schema import migrate
 
 SCRIPT = "total = price * qty\nlines = [{'n': i, 'amount': price} for i in range(qty)]"
 
@@ -57,14 +53,6 @@ def _chain_model(key: str, scripts: list[str]) -> ModelFile:
     return ModelFile(f"{key}.bpmn", xml.encode())
 
 
-def _engine(url: str, *files: ModelFile) -> Engine:
-    database = Database(url)
-    migrate(database)
-    engine = Engine(database, registry=HandlerRegistry())
-    engine.command(lambda s: deploy(s, list(files), clock=engine.clock, serializer=engine.serializer))
-    return engine
-
-
 @contextmanager
 def _scripts_in_transaction(yes: bool) -> Iterator[None]:
     """yes: every script runs inside its command's transaction, as before scripts ran outside it."""
@@ -79,9 +67,9 @@ def _scripts_in_transaction(yes: bool) -> Iterator[None]:
 def writers_during_a_script(url: str, spin: float = 1.0) -> dict[str, Any]:
     """Latency of other writers (an instance with one script, start to end) while a script spins `spin`
     seconds: outside the transaction (now) and inside it (before), on the same database."""
-    engine = _engine(url, _chain_model("slow", [f"until = datetime.now() + timedelta(seconds={spin})\n"
-                                               "while datetime.now() < until:\n    pass\ndel until"]),
-                     _chain_model("quick", ["total = price * qty"]))
+    engine = engine_for(url, _chain_model("slow", [f"until = datetime.now() + timedelta(seconds={spin})\n"
+                                                  "while datetime.now() < until:\n    pass\ndel until"]),
+                        _chain_model("quick", ["total = price * qty"]))
     sandbox.SANDBOX.start()  # every worker spawned before timing: the numbers are waits, not spawns
     instances.start(engine, "quick", variables={"price": 1, "qty": 1})  # warm the caches
     out: dict[str, Any] = {"spin_s": spin}
@@ -103,7 +91,7 @@ def scripts_in_one_command(url: str, counts: tuple[int, ...], repeats: int) -> d
     """What a command with k script tasks costs (ms per instance, start to end): each script stops the command
     and runs it again, so k scripts run the command k + 1 times; against all k inside the transaction."""
     files = [_chain_model(f"chain{k}", [f"v{i} = price * qty + {i}" for i in range(k)]) for k in counts]
-    engine = _engine(url, *files)
+    engine = engine_for(url, *files)
     out: dict[str, Any] = {}
     for k in counts:
         row: dict[str, float] = {}

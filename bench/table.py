@@ -65,8 +65,8 @@ def render(results: dict[str, Any], details: dict[str, Any] | None = None) -> st
          extra(f"p50 {sig.get('p50')} ms, one machine at a time; p99 {sig.get('loaded_p99')} ms under load")),
         *([("Script task in the sandbox's worker process, extra time per script (ms)",
             results["script_sandbox_overhead_ms"],
-            extra(f"{d.get('scripts', {}).get('sandbox_ms')} ms in the worker vs "
-                  f"{d.get('scripts', {}).get('in_process_ms')} ms in the server process"))]
+            extra(f"{scripts.get('sandbox_ms')} ms in the worker vs "
+                  f"{scripts.get('in_process_ms')} ms in the server process"))]
           if results.get("script_sandbox_overhead_ms") is not None else []),
         *([("Another writer (an instance start to end) while a script runs, SQLite, p99 (ms)",
             results["script_writer_p99_ms_sqlite"],

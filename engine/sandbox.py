@@ -213,16 +213,13 @@ class ScriptSandbox:
         try:
             worker.conn.send_bytes(request)
             if not worker.conn.poll(self.wall_seconds):
-                raise ScriptError(f"the script ran longer than {self.wall_seconds:g} s and was stopped")
+                self._discard(worker)
+                return pickle.dumps(("error", f"the script ran longer than {self.wall_seconds:g} s and was stopped"))
             recycle, answer = pickle.loads(worker.conn.recv_bytes())
         except (EOFError, OSError, ConnectionError):
             self._discard(worker)
-            answer = pickle.dumps(("error", f"the script was stopped: it used more than {self.cpu_seconds:g} s "
-                                   f"of CPU time or {self.memory_bytes // 2**20} MB of memory"))
-            return answer
-        except ScriptError as err:
-            self._discard(worker)
-            return pickle.dumps(("error", str(err)))
+            return pickle.dumps(("error", f"the script was stopped: it used more than {self.cpu_seconds:g} s "
+                                 f"of CPU time or {self.memory_bytes // 2**20} MB of memory"))
         except BaseException:
             self._discard(worker)
             raise
